@@ -1,0 +1,81 @@
+/** The admin HTTP API. Responsibilities: routing, authentication (every route but /health), input validation, and
+ *  JSON errors: bad input is a 4xx that says what is wrong, never a 5xx. Work is delegated to the Durable Objects. */
+import { AutoRouter, StatusError, error, json, type IRequest } from "itty-router";
+import { isAdmin } from "../auth";
+import { readConfig } from "../config";
+import { bucketName } from "../github/permits";
+import { LAKE_PREFIX } from "../lake/keys";
+import { errorText, log } from "../log";
+import { RUN_ID_PATTERN } from "../objects/runId";
+import { coordinator } from "../queue";
+import { VERSION } from "../version";
+import { parseRunRequest, readJsonBody } from "./validate";
+
+type Args = [Env, ExecutionContext];
+
+function runIdParam(req: IRequest): string {
+  const runId = decodeURIComponent(req.params.runId ?? "");
+  if (!RUN_ID_PATTERN.test(runId)) throw new StatusError(404, `run ${JSON.stringify(runId.slice(0, 80))} not found`);
+  return runId;
+}
+
+export const router = AutoRouter<IRequest, Args>({
+  before: [
+    async (req: IRequest, env: Env) => {
+      if (new URL(req.url).pathname === "/health") return;
+      if (!(await isAdmin(req as unknown as Request, env))) {
+        return json({ status: 401, error: "missing or wrong admin token: send Authorization: Bearer $ADMIN_TOKEN" }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
+      }
+    },
+  ],
+  catch: (err: unknown, req: IRequest) => {
+    if (err instanceof StatusError && err.status < 500) return error(err.status, err.message);
+    log("api.error", { method: req.method, path: new URL(req.url).pathname, error: errorText(err) }, "error");
+    return error(500, "internal error (logged)");
+  },
+})
+  .get("/health", () => ({ ok: true, service: "github-lake", version: VERSION }))
+  .post("/runs", async (req: IRequest, env: Env) => {
+    const body = parseRunRequest(await readJsonBody(req as unknown as Request));
+    const result = await coordinator(env).createRun({ trigger: "api", ...body });
+    if ("skipped" in result) throw new StatusError(409, result.reason);
+    return json(result, { status: 202 });
+  })
+  .get("/runs", async (_req: IRequest, env: Env) => ({ runs: await coordinator(env).listRuns() }))
+  .get("/runs/:runId", async (req: IRequest, env: Env) => {
+    const runId = runIdParam(req);
+    const status = await coordinator(env).status(runId);
+    if (!status) throw new StatusError(404, `run ${runId} not found`);
+    return status;
+  })
+  .get("/runs/:runId/ws", (req: IRequest, env: Env) => {
+    runIdParam(req);
+    if (req.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new StatusError(426, "this route needs a WebSocket upgrade");
+    return coordinator(env).fetch(req as unknown as Request);
+  })
+  .get("/ratelimit", async (_req: IRequest, env: Env) => {
+    const names = [...new Set(await Promise.all(readConfig(env).tokens.map(bucketName)))];
+    return { buckets: await Promise.all(names.map((name) => env.TOKEN_BUCKET.getByName(name).snapshot())) };
+  })
+  // The lake over HTTP, for operators without R2 credentials (and `npm start`, which exports a run's files).
+  .get("/lake", async (req: IRequest, env: Env) => {
+    const prefix = typeof req.query.prefix === "string" ? req.query.prefix : `${LAKE_PREFIX}/`;
+    if (!prefix.startsWith(`${LAKE_PREFIX}/`)) throw new StatusError(400, `prefix must start with ${LAKE_PREFIX}/`);
+    const cursor = typeof req.query.cursor === "string" ? req.query.cursor : undefined;
+    const listed = await env.LAKE.list({ prefix, cursor, limit: 1000 });
+    return {
+      objects: listed.objects.map((o) => ({ key: o.key, size: o.size, uploaded: o.uploaded.toISOString() })),
+      cursor: listed.truncated ? listed.cursor : null,
+    };
+  })
+  .get("/lake/:key+", async (req: IRequest, env: Env) => {
+    const key = decodeURIComponent(req.params.key ?? "");
+    if (!key.startsWith(`${LAKE_PREFIX}/`) || key.split("/").includes("..")) throw new StatusError(404, "no such object");
+    const object = await env.LAKE.get(key);
+    if (!object) throw new StatusError(404, "no such object");
+    const headers = new Headers();
+    object.writeHttpMetadata(headers);
+    headers.set("etag", object.httpEtag);
+    headers.set("content-length", String(object.size));
+    return new Response(object.body, { headers });
+  });

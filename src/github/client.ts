@@ -1,0 +1,211 @@
+/** GitHub REST client. Responsibilities: take a permit from the rate limiter before EVERY call and hand back what the
+ *  response said about the quota; send the headers GitHub requires; retry 5xx, timeouts, network errors and bad bodies
+ *  with exponential backoff and jitter; wait out rate-limit answers as the limiter says; follow `Link` pagination. */
+import { GitHubError, RateLimitWait } from "./errors";
+import { parseLink } from "./link";
+import { USER_AGENT } from "../version";
+
+/** What one GitHub answer said about the quota, reported to the TokenBucket when the permit is released. */
+export interface RateObservation {
+  status: number;
+  limit?: number;
+  remaining?: number;
+  used?: number;
+  /** Epoch seconds at which the primary window resets. */
+  reset?: number;
+  resource?: string;
+  retryAfterSec?: number;
+  /** "secondary" / "primary": GitHub refused the call for a rate limit; "ok" otherwise (even for 4xx/5xx). */
+  kind: "ok" | "secondary" | "primary";
+}
+
+export type PermitGrant = { granted: true; leaseId: string } | { granted: false; retryAfterMs: number; reason: string };
+
+export interface Permits {
+  acquire(): Promise<PermitGrant>;
+  release(leaseId: string, observation: RateObservation | null): Promise<void>;
+}
+
+export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  apiUrl: string;
+  token: string;
+  permits: Permits;
+  fetcher?: Fetcher;
+  timeoutMs?: number;
+  /** Attempts for one page on 5xx/network errors before giving up (the queue then retries the message). */
+  maxAttempts?: number;
+  /** Longest wait for a permit that is held in place; longer ones throw RateLimitWait so the message is handed back. */
+  maxHoldMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface GitHubPage {
+  status: 200 | 304;
+  url: string;
+  body: unknown;
+  etag: string | null;
+  /** Absolute URL of the next page, or null on the last one. */
+  next: string | null;
+}
+
+/** Counters a caller reports to the RunCoordinator. */
+export interface ClientStats {
+  requests: number;
+  notModified: number;
+  retries: number;
+  rateLimitWaits: number;
+  waitedMs: number;
+}
+
+const BASE_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 20_000;
+
+export class GitHubClient {
+  readonly stats: ClientStats = { requests: 0, notModified: 0, retries: 0, rateLimitWaits: 0, waitedMs: 0 };
+  readonly #o: Required<Omit<ClientOptions, "fetcher">> & { fetcher: Fetcher };
+  readonly #origin: string;
+
+  constructor(options: ClientOptions) {
+    this.#o = {
+      timeoutMs: 30_000,
+      maxAttempts: 4,
+      maxHoldMs: 30_000,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      random: Math.random,
+      ...options,
+      // The arrow wrapper matters: a bare `fetch` stored on an object throws "Illegal invocation" in workerd.
+      fetcher: options.fetcher ?? ((input, init) => fetch(input, init)),
+    };
+    this.#origin = new URL(this.#o.apiUrl).origin;
+  }
+
+  /** Absolute URL for an API path (`/repos/o/r/issues?…`) or a `Link` URL, refusing any other host: the token must never leave. */
+  resolve(pathOrUrl: string): string {
+    const url = new URL(pathOrUrl.startsWith("http") ? pathOrUrl : `${this.#o.apiUrl}${pathOrUrl}`);
+    if (url.origin !== this.#origin) throw new GitHubError(0, url.pathname, `refusing to follow a URL outside ${this.#origin}`);
+    return url.toString();
+  }
+
+  /** GET one page. Returns 200 or 304 (when `etag` matches); throws GitHubError for any other final answer. */
+  async get(pathOrUrl: string, opts: { accept?: string; etag?: string | null } = {}): Promise<GitHubPage> {
+    const url = this.resolve(pathOrUrl);
+    const path = new URL(url).pathname;
+    let failures = 0;
+    for (;;) {
+      const leaseId = await this.#permit();
+      let observation: RateObservation | null = null;
+      let response: Response;
+      let text: string;
+      try {
+        this.stats.requests++;
+        response = await this.#o.fetcher(url, {
+          method: "GET",
+          headers: {
+            Authorization: `Bearer ${this.#o.token}`,
+            Accept: opts.accept ?? "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": USER_AGENT,
+            ...(opts.etag ? { "If-None-Match": opts.etag } : {}),
+          },
+          signal: AbortSignal.timeout(this.#o.timeoutMs),
+        });
+        text = await response.text(); // read inside the timeout: a body can hang too
+        observation = observe(response, text);
+      } catch (err) {
+        await this.#o.permits.release(leaseId, null);
+        failures = await this.#backoff(failures, path, `network: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      await this.#o.permits.release(leaseId, observation);
+
+      if (observation.kind !== "ok") {
+        this.stats.rateLimitWaits++;
+        continue; // the bucket now holds a penalty; the next #permit() waits it out (or hands the message back)
+      }
+      if (response.status === 304) {
+        this.stats.notModified++;
+        return { status: 304, url, body: null, etag: response.headers.get("etag"), next: null };
+      }
+      if (response.status >= 500 || response.status === 408) {
+        failures = await this.#backoff(failures, path, `HTTP ${response.status}`);
+        continue;
+      }
+      if (response.status < 200 || response.status >= 300) {
+        throw new GitHubError(response.status, path, messageOf(text));
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // A 200 with a truncated or HTML body is a glitch on the way, not data: fetch the page again.
+        failures = await this.#backoff(failures, path, "unparseable JSON body");
+        continue;
+      }
+      const next = parseLink(response.headers.get("link")).next;
+      return { status: 200, url, body, etag: response.headers.get("etag"), next: next ? this.resolve(next) : null };
+    }
+  }
+
+  async #permit(): Promise<string> {
+    for (;;) {
+      const grant = await this.#o.permits.acquire();
+      if (grant.granted) return grant.leaseId;
+      if (grant.retryAfterMs > this.#o.maxHoldMs) throw new RateLimitWait(Date.now() + grant.retryAfterMs, grant.reason);
+      this.stats.waitedMs += grant.retryAfterMs;
+      await this.#o.sleep(grant.retryAfterMs);
+    }
+  }
+
+  /** Exponential backoff with full jitter; throws a retryable GitHubError once the attempts are spent. */
+  async #backoff(failures: number, path: string, why: string): Promise<number> {
+    const attempt = failures + 1;
+    if (attempt >= this.#o.maxAttempts) throw new GitHubError(0, path, `${why} (after ${attempt} attempts)`, true);
+    this.stats.retries++;
+    const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** failures);
+    await this.#o.sleep(Math.round(cap / 2 + (this.#o.random() * cap) / 2));
+    return attempt;
+  }
+}
+
+function num(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function messageOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body?.message === "string") return body.message;
+  } catch {
+    /* not JSON: fall through */
+  }
+  return text.replace(/\s+/g, " ").slice(0, 200);
+}
+
+/** Reads GitHub's rate-limit headers and classifies a refusal as GitHub documents it:
+ *  403/429 with `x-ratelimit-remaining: 0` → primary exhausted; with `retry-after` or a "secondary rate limit"
+ *  message (or a bare 429) → secondary limit. Other 403s (permissions, restricted stargazers) are not rate limits. */
+export function observe(response: Response, text: string): RateObservation {
+  const h = response.headers;
+  const obs: RateObservation = {
+    status: response.status,
+    limit: num(h.get("x-ratelimit-limit")),
+    remaining: num(h.get("x-ratelimit-remaining")),
+    used: num(h.get("x-ratelimit-used")),
+    reset: num(h.get("x-ratelimit-reset")),
+    resource: h.get("x-ratelimit-resource") ?? undefined,
+    retryAfterSec: num(h.get("retry-after")),
+    kind: "ok",
+  };
+  if (response.status === 403 || response.status === 429) {
+    const message = messageOf(text);
+    if (/secondary rate limit|abuse/i.test(message) || obs.retryAfterSec !== undefined) obs.kind = "secondary";
+    else if (obs.remaining === 0 || /rate limit exceeded/i.test(message)) obs.kind = "primary";
+    else if (response.status === 429) obs.kind = "secondary";
+  }
+  return obs;
+}
