@@ -42,7 +42,7 @@ export function buildColumn(column: Column, rows: readonly Row[]): Data {
     validity[i >> 3]! |= 1 << (i & 7);
     return value;
   };
-  const type = arrowType(column.type); // the schema's type object, narrowed per case below
+  const type = arrowType(column.type); // equal to the schema field's type; narrowed per case below
   const common = () => ({ length: n, nullCount, nullBitmap: nullCount ? validity : new Uint8Array(0) });
 
   switch (column.type) {

@@ -112,6 +112,24 @@ describe("toParquet", () => {
     expect(pr.schema.fields.find((f) => f.name === "draft")!.type).toBeInstanceOf(Bool);
   });
 
+  it("generates no code at run time (production workerd forbids it; tests alone would not notice)", async ({ expect }) => {
+    const realFunction = globalThis.Function;
+    const realEval = globalThis.eval;
+    const refuse = () => { throw new EvalError("Code generation from strings disallowed for this context"); };
+    globalThis.Function = new Proxy(realFunction, { construct: refuse, apply: refuse });
+    globalThis.eval = refuse;
+    try {
+      expect(() => new Function("return 1")).toThrow(EvalError); // the trap is armed
+      for (const resource of RESOURCES) {
+        const rows = Array.from({ length: 20 }, (_, i) => sampleRow(resource, i).row);
+        expect((await toParquet(resource, rows)).byteLength).toBeGreaterThan(0);
+      }
+    } finally {
+      globalThis.Function = realFunction;
+      globalThis.eval = realEval;
+    }
+  });
+
   it("produces a real Parquet file (PAR1 at both ends)", async ({ expect }) => {
     const bytes = await toParquet("stargazers", [sampleRow("stargazers", 1).row]);
     const magic = (b: Uint8Array) => new TextDecoder().decode(b);
