@@ -213,7 +213,7 @@ export function buildRelease(world: World, repo: Repo, rng: Rng, i: number, crea
     draft,
     prerelease,
     created_at: createdAt,
-    published_at: draft ? null : wholeSecond(createdAt + int(rng, 0, 2 * HOUR)),
+    published_at: draft ? null : within(rng, createdAt + int(rng, 0, 2 * HOUR), createdAt, Math.max(createdAt, world.dataEnd)),
     author: pick(rng, repo.maintainers),
     body: body(rng),
     target_commitish: repo.default_branch,

@@ -83,7 +83,12 @@ export class Router {
 
   route(req: RouteRequest): RouteResult {
     if (req.method !== "GET" && req.method !== "HEAD") return NOT_FOUND;
-    const parts = req.url.pathname.split("/").slice(1).map((p) => decodeURIComponent(p));
+    let parts: string[];
+    try {
+      parts = req.url.pathname.split("/").slice(1).map((p) => decodeURIComponent(p));
+    } catch {
+      return NOT_FOUND; // malformed %-escape
+    }
     const [a, b, c] = parts;
     if (a === "user" && parts.length === 1) return ok(viewerJson(this.world, req.viewer.login, req.viewer.id, req.api));
     if (a === "user" && b === "repos" && parts.length === 2) return this.userRepos(req);

@@ -9,7 +9,8 @@ import { generateWorld } from "./data";
 import { Limiter, type UserState } from "./limits";
 import { Router, type RouteResult } from "./routes";
 import { computeTruth } from "./truth";
-import { MutationError, applyMutation } from "./mutate";
+import { applyMutation } from "./mutate";
+import { handleAdmin } from "./admin";
 import { hashSeed, mulberry32, rngFor, type Rng } from "./prng";
 import {
   DOCS,
@@ -121,7 +122,7 @@ export class GitHubSimulator {
 
   async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname === "/_sim" || url.pathname.startsWith("/_sim/")) return this.admin(req, url);
+    if (url.pathname === "/_sim" || url.pathname.startsWith("/_sim/")) return handleAdmin(this, req, url);
     this.counters.requests++;
     const res = await this.api(req, url);
     const key = String(res.status);
@@ -385,55 +386,4 @@ export class GitHubSimulator {
       rate: c,
     };
   }
-
-  // ---------------------------------------------------------------------------------------------
-
-  /** /_sim/* admin endpoints: no auth, never counted. */
-  private async admin(req: Request, url: URL): Promise<Response> {
-    const send = (status: number, body: unknown) =>
-      new Response(JSON.stringify(body, null, 2), { status, headers: { "content-type": JSON_TYPE, "cache-control": "no-store" } });
-    const route = `${req.method} ${url.pathname.replace(/\/+$/, "")}`;
-    try {
-      switch (route) {
-        case "GET /_sim":
-          return send(200, {
-            endpoints: ["GET /_sim/stats", "GET /_sim/truth", "GET /_sim/config", "POST /_sim/config", "POST /_sim/reset-stats", "POST /_sim/reset-limits", "POST /_sim/mutate"],
-            users: this.users,
-          });
-        case "GET /_sim/health":
-          return send(200, { ok: true });
-        case "GET /_sim/stats":
-          return send(200, this.stats());
-        case "GET /_sim/truth":
-          return send(200, this.truth());
-        case "GET /_sim/config":
-          return send(200, this.config());
-        case "POST /_sim/config":
-          this.configure((await readJson(req)) as SimConfig);
-          return send(200, this.config());
-        case "POST /_sim/reset-stats":
-          this.resetStats();
-          return send(200, this.stats());
-        case "POST /_sim/reset-limits":
-          this.resetLimits();
-          return send(200, this.stats());
-        case "POST /_sim/mutate":
-          this.mutate((await readJson(req)) as Mutation);
-          return send(200, { ok: true });
-        default:
-          return send(404, { message: "Not Found" });
-      }
-    } catch (e) {
-      if (e instanceof MutationError || e instanceof RangeError || e instanceof SyntaxError || e instanceof TypeError) {
-        return send(400, { message: e.message });
-      }
-      throw e;
-    }
-  }
-}
-
-async function readJson(req: Request): Promise<unknown> {
-  const body = await req.json();
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new TypeError("expected a JSON object");
-  return body;
 }

@@ -69,7 +69,7 @@ describe("authentication and request hygiene", () => {
     expect((await get("/user", { "x-github-api-version": "2022-11-28" })).status).toBe(200);
     const res = await get("/user", { "x-github-api-version": "1999-01-01" });
     expect(res.status).toBe(400);
-    expect((await res.json()).status).toBe("400");
+    expect(((await res.json()) as Row).status).toBe("400");
   });
 
   it("answers unknown paths and non-GET methods with GitHub's 404 body", async () => {
@@ -733,5 +733,14 @@ describe("mutations", () => {
   it("rejects unknown repositories", () => {
     const sim = new GitHubSimulator();
     expect(() => sim.mutate({ addIssues: [{ repo: "nobody/nothing", count: 1 }] })).toThrow(/unknown/);
+  });
+});
+
+describe("robustness", () => {
+  it("answers malformed paths with 404 rather than throwing", async () => {
+    const c = client();
+    expect((await c.get("/repos/%E0%A4%A/x")).status).toBe(404);
+    expect((await c.get("/repositories/abc/issues")).status).toBe(404);
+    expect((await c.get("/repos/octo-sim")).status).toBe(404);
   });
 });
