@@ -16,11 +16,12 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token",
                 GITHUB_TOKEN: "test-github-token",
                 GITHUB_API_URL: "https://sim.test",
+                PAGES_PER_PART: "2", // small parts, so continuations are exercised on the simulator's big repository
               },
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], testTimeout: 120_000 },
       },
       {
         test: {

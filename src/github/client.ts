@@ -70,12 +70,14 @@ export class GitHubClient {
 
   constructor(options: ClientOptions) {
     this.#o = {
-      timeoutMs: 30_000,
-      maxAttempts: 4,
-      maxHoldMs: 30_000,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      random: Math.random,
-      ...options,
+      apiUrl: options.apiUrl,
+      token: options.token,
+      permits: options.permits,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      maxAttempts: options.maxAttempts ?? 4,
+      maxHoldMs: options.maxHoldMs ?? 30_000,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
       // The arrow wrapper matters: a bare `fetch` stored on an object throws "Illegal invocation" in workerd.
       fetcher: options.fetcher ?? ((input, init) => fetch(input, init)),
     };

@@ -132,7 +132,8 @@ export class TokenBucket extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     sql.exec("DELETE FROM lease WHERE id = ?", leaseId);
     if (!obs) return;
-    if (obs.resource === undefined || obs.resource === "core") this.#reconcile(obs, now);
+    // A 401 carries the unauthenticated quota's headers (60/h), not this identity's: never fold them in.
+    if (obs.status !== 401 && (obs.resource === undefined || obs.resource === "core")) this.#reconcile(obs, now);
     if (obs.kind !== "ok") this.#penalise(obs, now);
   }
 
