@@ -51,7 +51,8 @@ export const router = AutoRouter<IRequest, Args>({
   .get("/runs/:runId/ws", (req: IRequest, env: Env) => {
     runIdParam(req);
     if (req.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new StatusError(426, "this route needs a WebSocket upgrade");
-    return coordinator(env).fetch(req as unknown as Request);
+    // A fresh Request: the router hands handlers a proxy, which the DO stub's fetch cannot take.
+    return coordinator(env).fetch(new Request(req.url, { method: "GET", headers: req.headers }));
   })
   .get("/ratelimit", async (_req: IRequest, env: Env) => {
     const names = [...new Set(await Promise.all(readConfig(env).tokens.map(bucketName)))];

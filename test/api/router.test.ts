@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, it, vi } from "vitest";
+import { nextMessage } from "../helpers";
 
 const ADMIN = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const call = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`https://lake.test${path}`, init));
@@ -111,6 +112,23 @@ describe("admin API: reading", () => {
     expect((await call("/lake?prefix=secrets/", { headers: ADMIN })).status).toBe(400);
     const listing = (await (await call("/lake?prefix=sources/github/issues/", { headers: ADMIN })).json()) as { objects: Array<{ key: string }> };
     expect(listing.objects.map((o) => o.key)).toEqual(["sources/github/issues/x.parquet"]);
+  });
+
+  it("opens the live feed for an authenticated upgrade and sends a snapshot first", async ({ expect }) => {
+    const { runId } = (await (await post('{"repos": ["a/b"], "resources": ["releases"]}')).json()) as { runId: string };
+    const res = await call(`/runs/${runId}/ws`, { headers: { ...ADMIN, Upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const first = nextMessage(ws);
+    ws.accept();
+    expect(JSON.parse(await first)).toMatchObject({ type: "snapshot", run: { runId } });
+    ws.close();
+  });
+
+  it("refuses an unauthenticated WebSocket upgrade", async ({ expect }) => {
+    const res = await call("/runs/20261204T020000Z-abcd/ws", { headers: { Upgrade: "websocket" } });
+    expect(res.status).toBe(401);
+    expect(res.webSocket).toBeFalsy();
   });
 
   it("refuses a plain GET on the WebSocket route with 426", async ({ expect }) => {
