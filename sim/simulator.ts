@@ -44,8 +44,8 @@ interface CachedPage {
   etag: string;
 }
 
-/** Cached pages are dropped wholesale past this many (bounded memory under varied queries). */
-const CACHE_LIMIT = 20_000;
+/** Cached pages are dropped wholesale past this many characters (bounded memory under varied queries). */
+const CACHE_CHARS = 128 * 1024 * 1024;
 
 function emptyStats(): Omit<SimStats, "perUser" | "inFlight"> {
   return {
@@ -82,6 +82,7 @@ export class GitHubSimulator {
   private counters = emptyStats();
   private inFlight = 0;
   private cache = new Map<string, CachedPage>();
+  private cacheChars = 0;
   private faultRng: Rng;
   private latencyRng: Rng;
   private mutationRng: Rng;
@@ -179,7 +180,7 @@ export class GitHubSimulator {
   mutate(m: Mutation): void {
     applyMutation(this.world, m, this.now(), this.mutationRng);
     this.router.reindex();
-    this.cache.clear();
+    this.clearCache();
   }
 
   configure(c: SimConfig): void {
@@ -195,7 +196,7 @@ export class GitHubSimulator {
     validateSettings(next);
     const capsChanged = next.stargazerPageCap !== this.settings.stargazerPageCap || next.actionsFilterCap !== this.settings.actionsFilterCap;
     this.settings = next;
-    if (capsChanged) this.cache.clear();
+    if (capsChanged) this.clearCache();
   }
 
   config(): SimConfig {
@@ -203,6 +204,11 @@ export class GitHubSimulator {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private clearCache(): void {
+    this.cache.clear();
+    this.cacheChars = 0;
+  }
 
   private nextRequestId(): string {
     const n = ++this.requestSeq;
@@ -257,7 +263,10 @@ export class GitHubSimulator {
       }
       if (isRateLimit) {
         setRateHeaders(headers, this.limiter.view(state));
-        return this.json(200, JSON.stringify(this.rateLimitBody(state)), headers, req);
+        const body = JSON.stringify(this.rateLimitBody(state));
+        headers.set("etag", `"${await sha256Hex(body)}"`);
+        headers.set("cache-control", "no-cache");
+        return this.json(200, body, headers, req);
       }
       const page = await this.page(req, url, state);
       if (page.result.status === 200 && ifNoneMatchHits(req.headers.get("if-none-match"), page.etag)) {
@@ -302,8 +311,9 @@ export class GitHubSimulator {
     });
     const page: CachedPage = { result, etag: result.status === 200 ? `"${await sha256Hex(result.body)}"` : "" };
     if (result.status === 200) {
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      if (this.cacheChars + result.body.length > CACHE_CHARS) this.clearCache();
       this.cache.set(key, page);
+      this.cacheChars += result.body.length;
     }
     return page;
   }
