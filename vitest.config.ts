@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 // the Parquet files back with DuckDB (a native addon, so it cannot run inside workerd).
 export default defineConfig({
   test: {
+    // The Worker's structured log lines (one JSON object per event) are for `wrangler tail`, not for test output.
+    onConsoleLog: (log) => !log.trimStart().startsWith('{"level"'),
     projects: [
       {
         plugins: [
