@@ -3,6 +3,7 @@
 import { AutoRouter, StatusError, error, json, type IRequest } from "itty-router";
 import { isAdmin } from "../auth";
 import { readConfig } from "../config";
+import { dashboardResponse } from "../dashboard/page";
 import { bucketName } from "../github/permits";
 import { LAKE_PREFIX } from "../lake/keys";
 import { errorText, log } from "../log";
@@ -22,7 +23,8 @@ function runIdParam(req: IRequest): string {
 export const router = AutoRouter<IRequest, Args>({
   before: [
     async (req: IRequest, env: Env) => {
-      if (new URL(req.url).pathname === "/health") return;
+      const path = new URL(req.url).pathname;
+      if (path === "/health" || (path === "/" && req.method === "GET")) return; // the dashboard page asks for the token itself
       if (!(await isAdmin(req as unknown as Request, env))) {
         return json({ status: 401, error: "missing or wrong admin token: send Authorization: Bearer $ADMIN_TOKEN" }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
       }
@@ -35,6 +37,7 @@ export const router = AutoRouter<IRequest, Args>({
   },
 })
   .get("/health", () => ({ ok: true, service: "github-lake", version: VERSION }))
+  .get("/", () => dashboardResponse())
   .post("/runs", async (req: IRequest, env: Env) => {
     const body = parseRunRequest(await readJsonBody(req as unknown as Request));
     const result = await coordinator(env).createRun({ trigger: "api", ...body });
@@ -48,6 +51,7 @@ export const router = AutoRouter<IRequest, Args>({
     if (!status) throw new StatusError(404, `run ${runId} not found`);
     return status;
   })
+  .get("/runs/:runId/repositories", async (req: IRequest, env: Env) => ({ repositories: await coordinator(env).repositories(runIdParam(req)) }))
   .get("/runs/:runId/ws", (req: IRequest, env: Env) => {
     runIdParam(req);
     if (req.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new StatusError(426, "this route needs a WebSocket upgrade");

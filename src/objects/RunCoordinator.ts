@@ -5,6 +5,7 @@ import type { RepoRef } from "../github/resources/types";
 import { manifestKey } from "../lake/keys";
 import type { ResourceName } from "../lake/schemas";
 import { errorText, log } from "../log";
+import { notifyDeadTask, notifyRunFinished } from "../notify";
 import { migrate } from "./migrate";
 import { newRunId } from "./runId";
 
@@ -112,6 +113,7 @@ export interface RunStatus extends RunSummary {
   files: FileEntry[];
   errors: Array<{ repository: string; resource: string; coverage: string | null; error: string | null }>;
 }
+export type RepoProgress = { repository: string; tasks: number; finished: number; failed: number; rows: number; requests: number };
 export type FeedMessage =
   | { type: "snapshot"; run: RunStatus }
   | { type: "progress"; run: RunSummary; byResource: RunStatus["byResource"] }
@@ -275,6 +277,7 @@ export class RunCoordinator extends DurableObject<Env> {
     const full = task.error && !error.includes(task.error) ? `${error}; last error: ${task.error}` : error;
     const jobs = this.#finishTask(task, "failed", full, Date.now());
     log("task.failed", { runId, task: taskId, resource: task.resource, repository: `${task.owner}/${task.repo}`, error: full }, "error");
+    if (error.includes("dead-lettered")) this.ctx.waitUntil(notifyDeadTask(this.env, { runId, taskId, repository: `${task.owner}/${task.repo}`, resource: task.resource, error: full }));
     await this.#enqueue(jobs);
     this.#scheduleFeed(runId);
     await this.#maybeFinish(runId);
@@ -292,6 +295,17 @@ export class RunCoordinator extends DurableObject<Env> {
   async status(runId: string): Promise<RunStatus | null> {
     const run = this.#run(runId);
     return run ? this.#status(run) : null;
+  }
+
+  /** RPC. Progress per repository for the dashboard: in progress first, then not started, then finished. */
+  async repositories(runId: string, limit = 500): Promise<RepoProgress[]> {
+    return this.ctx.storage.sql.exec<RepoProgress>(
+      `SELECT repository, tasks, finished, failed, rows, requests FROM (
+         SELECT owner || '/' || repo AS repository, COUNT(*) AS tasks, COUNT(*) FILTER (WHERE state IN ('done','failed','dead')) AS finished,
+           COUNT(*) FILTER (WHERE state IN ('failed','dead')) AS failed, COALESCE(SUM(rows),0) AS rows, COALESCE(SUM(requests),0) AS requests
+         FROM task WHERE run_id = ? AND write = 1 AND resource != 'repositories' GROUP BY owner, repo)
+       ORDER BY CASE WHEN finished = tasks THEN 2 WHEN finished > 0 THEN 0 ELSE 1 END, repository LIMIT ?`, runId, limit,
+    ).toArray();
   }
 
   /** RPC. The latest runs, newest first. */
@@ -519,6 +533,7 @@ export class RunCoordinator extends DurableObject<Env> {
     ).toArray().length;
     if (!changed) return;
     log("run.finished", { runId, status, ...full.counters, coverage: full.coverage, durationMs: finishedAt - run.started_at, manifest: key });
+    this.ctx.waitUntil(notifyRunFinished(this.env, full)); // best effort: a webhook never blocks or fails the run
     this.#broadcast(runId, { type: "completed", run: this.#status(this.#run(runId)!) });
   }
 
