@@ -13,6 +13,10 @@ export interface Config {
   maxReposPerRun: number;
   /** Pages one queue message fetches before it writes a part file and hands over to a continuation. */
   pagesPerPart: number;
+  /** Task details of runs older than this are pruned (their summaries are kept). */
+  retentionDays: number;
+  /** Length of GitHub's primary window, for the ETA of quota-bound runs. */
+  rateWindowSeconds: number;
 }
 
 function int(value: string | undefined, name: string, fallback: number, min: number): number {
@@ -33,5 +37,7 @@ export function readConfig(env: Env): Config {
     fetchConcurrency: int(env.FETCH_CONCURRENCY, "FETCH_CONCURRENCY", 4, 1),
     maxReposPerRun: int(env.MAX_REPOS_PER_RUN, "MAX_REPOS_PER_RUN", 10_000, 1),
     pagesPerPart: int(env.PAGES_PER_PART, "PAGES_PER_PART", 10, 1),
+    retentionDays: int(env.RETENTION_DAYS, "RETENTION_DAYS", 90, 1),
+    rateWindowSeconds: int(env.RATE_WINDOW_SECONDS, "RATE_WINDOW_SECONDS", 3600, 1),
   };
 }

@@ -8,6 +8,7 @@ import { GitHubError, RateLimitWait } from "./github/errors";
 import type { FetchJob } from "./github/jobs";
 import { isResourceName } from "./lake/schemas";
 import { errorText, log } from "./log";
+import { recordDeadMetrics, recordErrorMetrics, recordPartMetrics } from "./metrics";
 
 export function coordinator(env: Env) {
   return env.RUN_COORDINATOR.getByName("coordinator");
@@ -30,19 +31,28 @@ async function handle(msg: Message<unknown>, env: Env, deps: JobDeps): Promise<v
   const fields = { runId: job.runId, task: job.taskId, part: job.part, attempt: msg.attempts };
   const run = coordinator(env);
   try {
-    if (!(await run.shouldRun(job.runId, job.taskId, job.part))) {
-      msg.ack(); // duplicate delivery of applied work, or its run has ended
+    // The coordinator says whether, and from which part, to work: a duplicate or a job of an ended run is dropped,
+    // and a redelivery after a consumer died resumes at the page it was on.
+    const start = await run.claim(job.runId, job.taskId, job.part);
+    if (!start) {
+      msg.ack();
       return;
     }
-    const report = await runJob(job, env, deps);
-    await run.recordPart(report);
+    const claimed: FetchJob = { ...job, part: start.part, url: start.url ?? (start.part === job.part ? job.url : null) };
+    const end = await runJob(claimed, env, deps, async (report) => {
+      await run.recordPart(report);
+      recordPartMetrics(env, job, report);
+    });
+    if (end.kind === "defer") {
+      const err = new RateLimitWait(end.untilMs, "rate limit");
+      log("ratelimit.wait", { ...fields, part: end.job.part, until: new Date(end.untilMs).toISOString() }, "warn");
+      recordErrorMetrics(env, job, err);
+      await run.defer(end.job, end.untilMs);
+    }
     msg.ack();
   } catch (err) {
-    if (err instanceof RateLimitWait) {
-      log("ratelimit.wait", { ...fields, until: new Date(err.untilMs).toISOString(), reason: err.reason }, "warn");
-      await run.defer(job, err.untilMs);
-      msg.ack();
-    } else if (err instanceof GitHubError && !err.retryable) {
+    recordErrorMetrics(env, job, err);
+    if (err instanceof GitHubError && !err.retryable) {
       await run.failTask(job.runId, job.taskId, errorText(err));
       msg.ack();
     } else {
@@ -62,7 +72,10 @@ async function handle(msg: Message<unknown>, env: Env, deps: JobDeps): Promise<v
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const msg of batch.messages) {
     const job = msg.body;
-    if (isFetchJob(job)) await coordinator(env).failTask(job.runId, job.taskId, "dead-lettered after the queue's retries");
+    if (isFetchJob(job)) {
+      recordDeadMetrics(env, job);
+      await coordinator(env).failTask(job.runId, job.taskId, "dead-lettered after the queue's retries", true);
+    }
     else log("dlq.bad_message", { id: msg.id }, "error");
     msg.ack();
   }

@@ -73,7 +73,7 @@ const sorted = (m: Record<string, string[]> | undefined) => Object.fromEntries(O
 describe("a run inside workerd against the simulator", () => {
   it("lands every row of every table exactly once and accounts for every repository × resource", async ({ expect }) => {
     const sim = simulate();
-    const status = await runToEnd({});
+    const status = await runToEnd({ mode: "full" });
     expect(status.status).toBe("completed_with_errors"); // vanished-repo answers 404
     expect(status.tasks.failed).toBe(0);
     const got = await landed(status);
@@ -90,7 +90,7 @@ describe("a run inside workerd against the simulator", () => {
   it("lands reactions without writing issues when only reactions are asked for", async ({ expect }) => {
     const sim = simulate();
     const repos = sim.truth().repositories.map((r) => r.full_name).filter((n) => !n.endsWith("vanished-repo")).slice(0, 3);
-    const status = await runToEnd({ repos, resources: ["reactions"] });
+    const status = await runToEnd({ repos, resources: ["reactions"], mode: "full" });
     expect(status.status).toBe("completed");
     expect(status.files.every((f) => f.resource === "reactions")).toBe(true);
     expect(sorted((await landed(status)).reactions)).toEqual(truthKeys(sim, "reactions", repos));
@@ -99,15 +99,15 @@ describe("a run inside workerd against the simulator", () => {
   it("records a repository that does not exist as not_found and still extracts the others", async ({ expect }) => {
     const sim = simulate();
     const real = sim.truth().repositories.find((r) => !/vanished|empty|private-stars/.test(r.full_name))!.full_name;
-    const status = await runToEnd({ repos: [real, "octo-sim/no-such-repo"], resources: ["releases"] });
+    const status = await runToEnd({ repos: [real, "octo-sim/no-such-repo"], resources: ["releases"], mode: "full" });
     expect(status.status).toBe("completed_with_errors");
-    expect(status.errors).toEqual([{ repository: "octo-sim/no-such-repo", resource: "releases", coverage: "not_found", error: null }]);
+    expect(status.errors).toEqual([{ repository: "octo-sim/no-such-repo", resource: "releases", coverage: "not_found", state: "done", error: null }]);
     expect(sorted((await landed(status)).releases)).toEqual(truthKeys(sim, "releases", [real]));
   });
 
   it("loses no row when GitHub answers 10% of requests with 5xx", async ({ expect }) => {
     const sim = simulate({ faultRate: 0.1, seed: 7 });
-    const status = await runToEnd({ resources: ["issues", "commits"] }, 120_000);
+    const status = await runToEnd({ resources: ["issues", "commits"], mode: "full" }, 120_000);
     expect(sim.stats().faults).toBeGreaterThan(0);
     expect(status.counters.retries).toBeGreaterThan(0);
     const got = await landed(status);

@@ -25,6 +25,8 @@ export const router = AutoRouter<IRequest, Args>({
     async (req: IRequest, env: Env) => {
       const path = new URL(req.url).pathname;
       if (path === "/health" || (path === "/" && req.method === "GET")) return; // the dashboard page asks for the token itself
+      // A browser's live feed: the RunCoordinator redeems the single-use ticket (from POST /runs/:runId/ws-ticket).
+      if (req.method === "GET" && /^\/runs\/[^/]+\/ws$/.test(path) && typeof req.query.ticket === "string" && !req.headers.get("Authorization")) return;
       if (!(await isAdmin(req as unknown as Request, env))) {
         return json({ status: 401, error: "missing or wrong admin token: send Authorization: Bearer $ADMIN_TOKEN" }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
       }
@@ -52,6 +54,22 @@ export const router = AutoRouter<IRequest, Args>({
     return status;
   })
   .get("/runs/:runId/repositories", async (req: IRequest, env: Env) => ({ repositories: await coordinator(env).repositories(runIdParam(req)) }))
+  .post("/runs/:runId/cancel", async (req: IRequest, env: Env) => {
+    const result = await coordinator(env).cancel(runIdParam(req));
+    if ("refused" in result) throw new StatusError(result.code, result.refused);
+    return result;
+  })
+  .post("/runs/:runId/retry", async (req: IRequest, env: Env) => {
+    const result = await coordinator(env).retry(runIdParam(req));
+    if ("refused" in result) throw new StatusError(result.code, result.refused);
+    return json(result, { status: 202 });
+  })
+  .post("/runs/:runId/ws-ticket", async (req: IRequest, env: Env) => {
+    const runId = runIdParam(req);
+    const ticket = await coordinator(env).issueTicket(runId);
+    if (!ticket) throw new StatusError(404, `run ${runId} not found`);
+    return { ...ticket, url: `/runs/${runId}/ws?ticket=${ticket.ticket}` };
+  })
   .get("/runs/:runId/ws", (req: IRequest, env: Env) => {
     runIdParam(req);
     if (req.headers.get("Upgrade")?.toLowerCase() !== "websocket") throw new StatusError(426, "this route needs a WebSocket upgrade");

@@ -35,6 +35,7 @@ export async function readJsonBody(request: Request): Promise<unknown> {
 export interface RunRequest {
   repos?: string[];
   resources: ResourceName[];
+  mode?: "full" | "incremental";
 }
 
 /** `{"repos"?: ["owner/name"], "resources"?: [...]}` → a validated run request (all resources by default). */
@@ -43,8 +44,11 @@ export function parseRunRequest(body: unknown): RunRequest {
     throw new StatusError(400, 'body must be a JSON object like {"repos": ["owner/name"], "resources": ["issues"]}');
   }
   const input = body as Record<string, unknown>;
-  const unknown = Object.keys(input).filter((k) => k !== "repos" && k !== "resources");
-  if (unknown.length > 0) throw new StatusError(400, `unknown field(s): ${unknown.join(", ")}; allowed: repos, resources`);
+  const unknown = Object.keys(input).filter((k) => k !== "repos" && k !== "resources" && k !== "mode");
+  if (unknown.length > 0) throw new StatusError(400, `unknown field(s): ${unknown.join(", ")}; allowed: repos, resources, mode`);
+  if (input.mode !== undefined && input.mode !== "full" && input.mode !== "incremental") {
+    throw new StatusError(400, '"mode" must be "full" or "incremental" (the default once a run has succeeded)');
+  }
 
   let repos: string[] | undefined;
   if (input.repos !== undefined) {
@@ -67,5 +71,6 @@ export function parseRunRequest(body: unknown): RunRequest {
     }
     resources = [...new Set(input.resources as ResourceName[])];
   }
-  return repos ? { repos, resources } : { resources };
+  const mode = input.mode as RunRequest["mode"];
+  return { ...(repos ? { repos } : {}), resources, ...(mode ? { mode } : {}) };
 }

@@ -1,178 +1,284 @@
-/** Runs one FetchJob: fetches a bounded number of pages of one repository × resource (or one discovery step), maps
- *  them to lake rows, writes one Parquet part to R2 and returns the report for the RunCoordinator. Memory stays
- *  bounded whatever the repository's size: at most `PAGES_PER_PART` pages per job, the rest goes to a continuation. */
+/** Runs one FetchJob. Responsibilities: fetch up to `PAGES_PER_PART` pages of one repository × resource (or one
+ *  discovery step), map them to lake rows, write each page as its own Parquet part and report it to the RunCoordinator
+ *  before fetching the next — so a consumer that dies mid-resource costs at most the page it was on, and memory stays
+ *  bounded whatever the repository's size. Incremental runs send `If-None-Match`, use `since`, stop at the watermark
+ *  and keep rows that are not new out of the lake. */
 import { readConfig } from "../config";
 import { partKey } from "../lake/keys";
 import type { Row } from "../lake/schemas";
 import { writeTable } from "../lake/writer";
-import { GitHubClient, type Fetcher } from "./client";
+import { GitHubClient, type ClientStats, type Fetcher, type GitHubPage } from "./client";
 import { GitHubError, RateLimitWait, isRestrictedStargazers } from "./errors";
-import type { FetchJob, PartReport } from "./jobs";
+import { cursorTime, isNew, itemId, nextPageUrl, planListing } from "./incremental";
+import type { FetchJob, JobEnd, PartReport, RepoMeta } from "./jobs";
 import { bucketPermits } from "./permits";
-import { RESOURCE_SPECS, reactedIssueNumbers, repoRefFromItem, type RepoRef, type RowContext } from "./resources";
+import { RESOURCE_SPECS, reactedIssueNumbers, repoRefFromItem, type RowContext } from "./resources";
 
 export interface JobDeps {
   fetcher?: Fetcher;
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Collected {
-  rows: Row[];
-  pages: number;
-  outcome: PartReport["outcome"];
-  next: PartReport["next"];
-  repos?: RepoRef[];
-  missingRepos?: string[];
-  reacted?: number[];
-  note?: string;
-}
+export type Reporter = (report: PartReport) => Promise<void>;
 
-export async function runJob(job: FetchJob, env: Env, deps: JobDeps = {}): Promise<PartReport> {
+/** Runs the job, reporting each part as soon as it is written. Returns how the job ends for the queue. */
+export async function runJob(job: FetchJob, env: Env, deps: JobDeps, report: Reporter): Promise<JobEnd> {
   const cfg = readConfig(env);
   const token = cfg.tokens[0];
   if (!token) throw new GitHubError(401, "/", "GITHUB_TOKEN is not configured");
   const client = new GitHubClient({ apiUrl: cfg.apiUrl, token, permits: await bucketPermits(env, token), fetcher: deps.fetcher, sleep: deps.sleep });
-  const extractedAt = new Date().toISOString();
-
-  let collected: Collected;
-  if (job.resource === "repositories") collected = await (job.repos ? resolveRepos(client, job, extractedAt) : listRepos(client, job, cfg.pagesPerPart, extractedAt));
-  else if (job.resource === "reactions") collected = await fetchReactions(client, job, extractedAt);
-  else collected = await fetchListing(client, job, cfg.pagesPerPart, extractedAt);
-
-  let key: string | null = null;
-  let bytes = 0;
-  if (job.write && collected.rows.length > 0) {
-    const owner = job.repo?.owner ?? (job.repos ? "selected" : "user");
-    const repo = job.repo?.name ?? "repos";
-    key = partKey({ resource: job.resource, runId: job.runId, runStartedAt: job.startedAt, owner, repo, part: job.part });
-    bytes = (await writeTable(env.LAKE, key, job.resource, collected.rows)).bytes;
+  const ctx = new PartWriter(job, env, client, report);
+  try {
+    if (job.resource === "repositories") {
+      if (job.repos) await resolveRepos(ctx);
+      else await listRepos(ctx, cfg.pagesPerPart);
+    } else if (job.resource === "reactions") await fetchReactions(ctx);
+    else await fetchListing(ctx, cfg.pagesPerPart);
+    return { kind: "done" };
+  } catch (err) {
+    // A long rate-limit wait: hand the rest back, from the part not yet reported, without losing what was.
+    if (err instanceof RateLimitWait) return { kind: "defer", job: { ...job, part: ctx.part, url: ctx.url }, untilMs: err.untilMs };
+    throw err;
   }
-  return {
-    runId: job.runId,
-    taskId: job.taskId,
-    part: job.part,
-    key,
-    rows: job.write ? collected.rows.length : 0,
-    bytes,
-    requests: client.stats.requests,
-    notModified: client.stats.notModified,
-    pages: collected.pages,
-    retries: client.stats.retries,
-    rateLimitWaits: client.stats.rateLimitWaits,
-    outcome: collected.outcome,
-    next: collected.next,
-    repos: collected.repos,
-    missingRepos: collected.missingRepos,
-    reacted: collected.reacted,
-    note: collected.note,
-  };
 }
 
-/** A repository's listing, page by page, from the job's URL. GitHub answers that end the task early map to coverage. */
-async function fetchListing(client: GitHubClient, job: FetchJob, maxPages: number, extractedAt: string): Promise<Collected> {
-  const spec = RESOURCE_SPECS[job.resource];
-  const repo = job.repo!;
-  const ctx: RowContext = { runId: job.runId, extractedAt, repo };
-  const out: Collected = { rows: [], pages: 0, outcome: "complete", next: null, reacted: job.resource === "issues" ? [] : undefined };
-  let url: string | null = job.url ?? spec.firstPage(repo);
-  while (url !== null) {
-    if (out.pages >= maxPages) return { ...out, next: { url } };
-    let page;
-    try {
-      page = await client.get(url, { accept: spec.accept });
-    } catch (err) {
-      if (err instanceof RateLimitWait) return { ...out, next: { url, notBefore: err.untilMs } };
-      if (!(err instanceof GitHubError)) throw err;
-      const ending = endingFor(job, err, out.pages);
-      if (!ending) throw err;
-      return { ...out, rows: ending === "partial" ? out.rows : [], outcome: ending, next: null };
+/** Writes and reports parts in order, tracking where the job stands (the part and URL not yet reported). */
+class PartWriter {
+  part: number;
+  url: string | null;
+  #stats: ClientStats;
+  readonly extractedAt = new Date().toISOString();
+
+  constructor(readonly job: FetchJob, readonly env: Env, readonly client: GitHubClient, readonly report: Reporter) {
+    this.part = job.part;
+    this.url = job.url;
+    this.#stats = { ...client.stats };
+  }
+
+  /** Writes the part's rows (if any, and if this task writes) and reports it; the next part starts at `next`. */
+  async emit(rows: Row[], fields: Partial<PartReport> & Pick<PartReport, "next" | "handoff" | "outcome" | "pages">): Promise<void> {
+    const job = this.job;
+    let key: string | null = null;
+    let bytes = 0;
+    if (job.write && rows.length > 0) {
+      const owner = job.repo?.owner ?? (job.repos ? "selected" : "user");
+      const repo = job.repo?.name ?? "repos";
+      key = partKey({ resource: job.resource, runId: job.runId, runStartedAt: job.startedAt, owner, repo, part: this.part });
+      bytes = (await writeTable(this.env.LAKE, key, job.resource, rows)).bytes;
     }
-    out.pages++;
-    for (const item of spec.items(page.body)) {
-      const row = spec.toRow(item, ctx);
-      if (row) out.rows.push(row);
-      if (out.reacted) {
+    const s = this.client.stats;
+    await this.report({
+      runId: job.runId,
+      taskId: job.taskId,
+      part: this.part,
+      key,
+      rows: key ? rows.length : 0,
+      bytes,
+      requests: s.requests - this.#stats.requests,
+      notModified: s.notModified - this.#stats.notModified,
+      retries: s.retries - this.#stats.retries,
+      rateLimitWaits: s.rateLimitWaits - this.#stats.rateLimitWaits,
+      quota: this.client.lastQuota,
+      ...fields,
+    });
+    this.#stats = { ...s };
+    this.part++;
+    this.url = fields.next?.url ?? null;
+  }
+
+  rowContext(issueNumber?: number): RowContext {
+    return { runId: this.job.runId, extractedAt: this.extractedAt, repo: this.job.repo!, issueNumber };
+  }
+}
+
+/** A repository's listing, one part per page, from the job's URL (or the plan's first page). */
+async function fetchListing(w: PartWriter, maxPages: number): Promise<void> {
+  const { job, client } = w;
+  const spec = RESOURCE_SPECS[job.resource];
+  const plan = planListing(job.resource, job.repo!, job.state ?? null);
+  const firstUrl = client.resolve(plan.firstUrl);
+  let url = w.url ?? firstUrl;
+  let fetched = 0;
+  for (;;) {
+    const isFirst = w.part === 0;
+    const etag = isFirst && job.state?.etagUrl === url ? job.state.etag : null;
+    let page: GitHubPage;
+    try {
+      page = await client.get(url, { accept: spec.accept, etag });
+    } catch (err) {
+      if (!(err instanceof GitHubError)) throw err;
+      const ending = endingFor(job, err, w.part);
+      if (!ending) throw err;
+      await w.emit([], { pages: 0, outcome: ending, next: null, handoff: true });
+      return;
+    }
+    fetched++;
+    if (page.status === 304) {
+      // Nothing changed since the last successful run: the first page (or the stargazers' resume page) is the same.
+      await w.emit([], { pages: 1, outcome: "complete", next: null, handoff: true, note: "unchanged (304)", firstPage: { url, etag: page.etag }, resumeUrl: job.state?.resumeUrl ?? null });
+      return;
+    }
+    const items = spec.items(page.body);
+    const rows: Row[] = [];
+    const reacted: number[] = [];
+    let maxSeen: string | null = null;
+    let idsAtMax: string[] = [];
+    let passedWatermark = false;
+    for (const item of items) {
+      const time = cursorTime(job.resource, item);
+      const id = itemId(job.resource, item);
+      if (time && (!maxSeen || Date.parse(time) > Date.parse(maxSeen))) {
+        maxSeen = time;
+        idsAtMax = [];
+      }
+      if (time && maxSeen && Date.parse(time) === Date.parse(maxSeen) && id) idsAtMax.push(id);
+      if (plan.stopBefore && time && Date.parse(time) < Date.parse(plan.stopBefore)) passedWatermark = true;
+      if (!isNew(plan, time, id)) continue;
+      const row = spec.toRow(item, w.rowContext());
+      if (row) rows.push(row);
+      if (job.resource === "issues") {
         const n = reactedIssueNumbers(item);
-        if (n !== null) out.reacted.push(n);
+        if (n !== null) reacted.push(n);
       }
     }
-    url = page.next;
+    let next = passedWatermark ? null : page.next;
+    let resumeUrl: string | null | undefined;
+    if (job.resource === "stargazers" && !next) {
+      // New stars append at the end: remember the first page that is not full. A full last page means the next
+      // (empty) page is where they will go; fetch it once so its ETag is known and 304s are free next time.
+      resumeUrl = items.length >= 100 ? nextPageUrl(url) : url;
+      if (items.length >= 100) next = resumeUrl;
+    }
+    const handoff = next !== null && fetched >= maxPages;
+    await w.emit(rows, {
+      pages: 1,
+      outcome: "complete",
+      next: next ? { url: next } : null,
+      handoff,
+      reacted: job.resource === "issues" ? reacted : undefined,
+      maxSeen,
+      idsAtMax: idsAtMax.slice(0, 100),
+      firstPage: isFirst ? { url, etag: page.etag } : undefined,
+      resumeUrl,
+      totalPages: isFirst ? lastPageNumber(page) : undefined,
+    });
+    if (!next || handoff) return;
+    url = next;
   }
-  return out;
+}
+
+function lastPageNumber(page: GitHubPage): number | null {
+  if (!page.next) return 1;
+  const last = page.last;
+  if (!last) return null;
+  const n = Number(new URL(last).searchParams.get("page"));
+  return Number.isFinite(n) && n > 0 ? n : null;
 }
 
 /** Maps a GitHub refusal to the task's coverage, or null when it is a real failure. */
-function endingFor(job: FetchJob, err: GitHubError, pagesDone: number): PartReport["outcome"] | null {
+function endingFor(job: FetchJob, err: GitHubError, part: number): PartReport["outcome"] | null {
   if (err.status === 404) return "not_found"; // the repository vanished (deleted, renamed away, access lost)
   if (err.status === 409 && job.resource === "commits") return "empty"; // GitHub: "Git Repository is empty."
   if (job.resource === "stargazers" && isRestrictedStargazers(err.status, err.message)) return "restricted";
-  // GitHub refuses to page past its caps (stargazers: 400 pages) with 422: what we have is all GitHub will give.
-  if (err.status === 422 && (pagesDone > 0 || job.part > 0) && (job.resource === "stargazers" || job.resource === "workflow_runs")) return "partial";
+  // GitHub refuses to page past its caps (stargazers: 400 pages; filtered workflow runs: 1,000 results) with 422.
+  if (err.status === 422 && part > 0 && (job.resource === "stargazers" || job.resource === "workflow_runs")) return "partial";
   return null;
 }
 
-/** Discovery: `/user/repos`, page by page; each page's repositories fan out as tasks. */
-async function listRepos(client: GitHubClient, job: FetchJob, maxPages: number, extractedAt: string): Promise<Collected> {
+function repoMeta(item: unknown): RepoMeta {
+  const ref = repoRefFromItem(item);
+  const o = item as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  return { ...ref, pushedAt: str(o.pushed_at), updatedAt: str(o.updated_at), openIssues: num(o.open_issues_count), stars: num(o.stargazers_count) };
+}
+
+/** Discovery: `/user/repos`, one part per page; each page's repositories fan out as tasks. A page answered 304
+ *  (ETag from an earlier run) lists what it listed then: the coordinator's page cache knows. */
+async function listRepos(w: PartWriter, maxPages: number): Promise<void> {
+  const { job, client } = w;
   const spec = RESOURCE_SPECS.repositories;
-  const out: Collected = { rows: [], pages: 0, outcome: "complete", next: null, repos: [] };
-  let url: string | null = job.url ?? spec.firstPage(null);
-  while (url !== null) {
-    if (out.pages >= maxPages) return { ...out, next: { url } };
-    let page;
-    try {
-      page = await client.get(url);
-    } catch (err) {
-      if (err instanceof RateLimitWait) return { ...out, next: { url, notBefore: err.untilMs } };
-      throw err;
+  let url = w.url ?? client.resolve(spec.firstPage(null));
+  let fetched = 0;
+  for (;;) {
+    const cached = job.pageCache?.[url];
+    const page = await client.get(url, { etag: cached?.etag ?? null });
+    fetched++;
+    if (page.status === 304) {
+      const next = cached?.next ?? null;
+      const handoff = next !== null && fetched >= maxPages;
+      await w.emit([], { pages: 1, outcome: "complete", next: next ? { url: next } : null, handoff, unchangedUrls: [url] });
+      if (!next || handoff) return;
+      url = next;
+      continue;
     }
-    out.pages++;
+    const rows: Row[] = [];
+    const repos: RepoMeta[] = [];
     for (const item of spec.items(page.body)) {
-      const repo = repoRefFromItem(item);
-      out.repos!.push(repo);
-      const row = spec.toRow(item, { runId: job.runId, extractedAt, repo });
-      if (row) out.rows.push(row);
+      const meta = repoMeta(item);
+      repos.push(meta);
+      const row = spec.toRow(item, { runId: job.runId, extractedAt: w.extractedAt, repo: meta });
+      if (row) rows.push(row);
     }
+    const handoff = page.next !== null && fetched >= maxPages;
+    await w.emit(rows, { pages: 1, outcome: "complete", next: page.next ? { url: page.next } : null, handoff, repos, cachePages: [{ url, etag: page.etag, next: page.next }] });
+    if (!page.next || handoff) return;
     url = page.next;
   }
-  return out;
 }
 
 /** Discovery of an explicit list: one `GET /repos/{owner}/{repo}` each; 404s are reported, not fatal. */
-async function resolveRepos(client: GitHubClient, job: FetchJob, extractedAt: string): Promise<Collected> {
+async function resolveRepos(w: PartWriter): Promise<void> {
+  const { job, client } = w;
   const spec = RESOURCE_SPECS.repositories;
-  const out: Collected = { rows: [], pages: 0, outcome: "complete", next: null, repos: [], missingRepos: [] };
+  const out = { rows: [] as Row[], repos: [] as RepoMeta[], missing: [] as string[], unchanged: [] as string[], pages: 0 };
+  const pages: Array<{ url: string; etag: string | null; next: null }> = [];
   for (const fullName of job.repos ?? []) {
     const [owner = "", name = ""] = fullName.split("/");
-    let page;
+    const url = client.resolve(`/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
+    let page: GitHubPage;
     try {
-      page = await client.get(`/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
+      page = await client.get(url, { etag: job.pageCache?.[url]?.etag ?? null });
     } catch (err) {
       if (err instanceof GitHubError && (err.status === 404 || err.status === 403 || err.status === 451)) {
-        out.missingRepos!.push(fullName);
+        out.missing.push(fullName);
         continue;
       }
-      throw err; // RateLimitWait included: this part is retried whole (at most REPOS_PER_PART requests)
+      throw err; // RateLimitWait included: this part is retried whole (at most 50 requests)
     }
     out.pages++;
-    const repo = repoRefFromItem(page.body);
-    out.repos!.push(repo);
-    const row = spec.toRow(page.body, { runId: job.runId, extractedAt, repo });
+    if (page.status === 304) {
+      out.unchanged.push(url);
+      continue;
+    }
+    const meta = repoMeta(page.body);
+    out.repos.push(meta);
+    pages.push({ url, etag: page.etag, next: null });
+    const row = spec.toRow(page.body, { runId: job.runId, extractedAt: w.extractedAt, repo: meta });
     if (row) out.rows.push(row);
   }
-  return out;
+  await w.emit(out.rows, {
+    pages: out.pages, outcome: "complete", next: null, handoff: true,
+    repos: out.repos, missingRepos: out.missing, unchangedUrls: out.unchanged, cachePages: pages,
+  });
 }
 
-/** Reactions of the job's issue/PR numbers, every page of each. An issue deleted since it was listed is skipped. */
-async function fetchReactions(client: GitHubClient, job: FetchJob, extractedAt: string): Promise<Collected> {
+/** Reactions of the job's issue/PR numbers, every page of each, as one part. Only reactions newer than the last
+ *  successful run's are written. An issue deleted since it was listed is skipped and noted. */
+async function fetchReactions(w: PartWriter): Promise<void> {
+  const { job, client } = w;
   const spec = RESOURCE_SPECS.reactions;
   const repo = job.repo!;
-  const out: Collected = { rows: [], pages: 0, outcome: "complete", next: null };
+  const plan = { firstUrl: "", stopBefore: null, after: job.state?.watermark ?? null, boundaryIds: job.state?.boundaryIds ?? [] };
+  const rows: Row[] = [];
   const vanished: number[] = [];
+  let pages = 0;
+  let maxSeen: string | null = null;
+  let idsAtMax: string[] = [];
   for (const issueNumber of job.issueNumbers ?? []) {
-    const ctx: RowContext = { runId: job.runId, extractedAt, repo, issueNumber };
-    let url: string | null = spec.firstPage(repo, { issueNumber });
+    let url: string | null = client.resolve(spec.firstPage(repo, { issueNumber }));
     while (url !== null) {
-      let page;
+      let page: GitHubPage;
       try {
         page = await client.get(url, { accept: spec.accept });
       } catch (err) {
@@ -182,14 +288,25 @@ async function fetchReactions(client: GitHubClient, job: FetchJob, extractedAt: 
         }
         throw err;
       }
-      out.pages++;
+      pages++;
       for (const item of spec.items(page.body)) {
-        const row = spec.toRow(item, ctx);
-        if (row) out.rows.push(row);
+        const time = cursorTime("reactions", item);
+        const id = itemId("reactions", item);
+        if (time && (!maxSeen || Date.parse(time) > Date.parse(maxSeen))) {
+          maxSeen = time;
+          idsAtMax = [];
+        }
+        if (time && maxSeen && Date.parse(time) === Date.parse(maxSeen) && id) idsAtMax.push(id);
+        if (!isNew(plan, time, id)) continue;
+        const row = spec.toRow(item, w.rowContext(issueNumber));
+        if (row) rows.push(row);
       }
       url = page.next;
     }
   }
-  if (vanished.length > 0) out.note = `issues gone since listing: ${vanished.join(", ")}`;
-  return out;
+  await w.emit(rows, {
+    pages, outcome: "complete", next: null, handoff: true, maxSeen, idsAtMax: idsAtMax.slice(0, 100),
+    note: vanished.length > 0 ? `issues gone since listing: ${vanished.join(", ")}` : undefined,
+  });
 }
+

@@ -20,10 +20,10 @@ async function coordinatorWithCapturedQueue() {
 }
 
 const base = (job: FetchJob): Omit<PartReport, "outcome" | "next"> => ({
-  runId: job.runId, taskId: job.taskId, part: job.part, key: null, rows: 0, bytes: 0, requests: 1, notModified: 0, pages: 1, retries: 0, rateLimitWaits: 0,
+  runId: job.runId, taskId: job.taskId, part: job.part, key: null, rows: 0, bytes: 0, requests: 1, notModified: 0, pages: 1, retries: 0, rateLimitWaits: 0, handoff: true,
 });
 const done = (job: FetchJob, extra: Partial<PartReport> = {}): PartReport => ({ ...base(job), outcome: "complete", next: null, ...extra });
-const octo = { owner: "octo", name: "alpha", id: 11 };
+const octo = { owner: "octo", name: "alpha", id: 11, pushedAt: "2026-11-01T00:00:00Z", updatedAt: "2026-11-01T00:00:00Z", openIssues: 3, stars: 5 };
 
 describe("RunCoordinator", () => {
   it("discovers, fans out one task per repository × resource, and holds reactions until issues are listed", async ({ expect }) => {
@@ -57,8 +57,8 @@ describe("RunCoordinator", () => {
     await stub.recordPart(first); // redelivered
     await stub.recordPart(first); // and duplicated
     expect(take()).toEqual([]); // its continuation was already sent
-    expect(await stub.shouldRun(runId, issues!.taskId, 0)).toBe(false);
-    expect(await stub.shouldRun(runId, issues!.taskId, 1)).toBe(true);
+    expect(await stub.claim(runId, issues!.taskId, 0)).toBeNull(); // applied: dropped before it costs a request
+    expect(await stub.claim(runId, issues!.taskId, 1)).toEqual({ part: 1, url: "https://api.github.com/repositories/11/issues?page=11" });
 
     await stub.recordPart(done(continuation!, { rows: 7, key: "p1" }));
     const status = (await stub.status(runId))!;
@@ -100,13 +100,14 @@ describe("RunCoordinator", () => {
     expect(status.errors.find((e) => e.resource === "reactions")?.error).toMatch(/issues listing failed/);
   });
 
-  it("re-enqueues work whose consumer died, and fails it after repeated stalls so no run stays running", async ({ expect }) => {
+  it("re-sends the work of a run that stopped making progress, and fails it after repeated stalls so no run stays running", async ({ expect }) => {
     const { stub, take } = await coordinatorWithCapturedQueue();
     const { runId } = (await stub.createRun({ trigger: "api", resources: ["commits"], repos: ["octo/alpha"] })) as { runId: string };
     await stub.recordPart(done(take()[0]!, { repos: [octo] }));
     const [commits] = take();
     const age = async () => runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec("UPDATE task SET updated_at = updated_at - 3600000 WHERE state = 'queued'");
+      state.storage.sql.exec("UPDATE task SET updated_at = updated_at - 3600000 WHERE state = 'pending'");
+      state.storage.sql.exec("UPDATE run SET last_progress_at = last_progress_at - 3600000");
     });
     await age();
     expect(await runDurableObjectAlarm(stub)).toBe(true);

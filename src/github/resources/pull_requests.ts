@@ -7,7 +7,8 @@ import type { ResourceSpec } from "./types";
 
 export const pullRequests: ResourceSpec = {
   name: "pull_requests",
-  firstPage: (repo) => `${repoPath(repo, "pull_requests")}/pulls?state=all&per_page=100`,
+  // Most recently updated first, in full runs too: incremental runs stop at the watermark and reuse the first page's ETag.
+  firstPage: (repo) => `${repoPath(repo, "pull_requests")}/pulls?state=all&sort=updated&direction=desc&per_page=100`,
   items: (body) => jsonArray(body, "pull_requests"),
   toRow(item, ctx) {
     const o = asObject(item, "pull_requests");
