@@ -2,21 +2,13 @@
  *  progress from the run's WebSocket feed; then the run's Parquet files are exported to ./lake and summarised. */
 import { rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { FeedMessage, RunStatus, RunSummary } from "../src/objects/RunCoordinator";
+import type { RunStatus } from "../src/objects/RunCoordinator";
 import { ROOT, startDevStack } from "./devstack";
 import { exportRun, followRun } from "./runs";
+import { ProgressRenderer } from "./watch";
 
 const LAKE_DIR = join(ROOT, "lake");
-const tty = process.stdout.isTTY === true;
 const fmt = (n: number) => n.toLocaleString("en-US");
-
-function line(run: RunSummary): string {
-  const t = run.tasks;
-  const width = 24;
-  const fraction = t.total === 0 ? 0 : (t.done + t.failed) / t.total;
-  const bar = "█".repeat(Math.round(fraction * width)).padEnd(width, "░");
-  return `${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  tasks ${t.done + t.failed}/${t.total}  repos ${run.repositories}  rows ${fmt(run.counters.rows)}  requests ${fmt(run.counters.requests)}  files ${run.counters.files}`;
-}
 
 async function main(): Promise<void> {
   console.log("github-lake: starting the GitHub simulator and the Worker (wrangler dev)…");
@@ -30,16 +22,11 @@ async function main(): Promise<void> {
     console.log(`  simulator  ${stack.simUrl}\n  worker     ${stack.workerUrl}`);
     const { runId } = await stack.apiJson<{ runId: string }>("/runs", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
     console.log(`  run        ${runId}  (live feed: ${stack.workerUrl.replace("http", "ws")}/runs/${runId}/ws)\n`);
-    let last = 0;
-    const status: RunStatus = await followRun(stack, runId, (m: FeedMessage) => {
-      const text = line(m.run);
-      if (tty) process.stdout.write(`\r${text}`);
-      else if (Date.now() - last > 2000 || m.type === "completed") {
-        console.log(text);
-        last = Date.now();
-      }
-    });
-    if (tty) process.stdout.write("\n");
+    // The same renderer as `npm run watch`: bars redrawn in place on a terminal, a line every 2 s otherwise.
+    const progress = new ProgressRenderer({ stream: process.stdout });
+    const status: RunStatus = await followRun(stack, runId, (m) => progress.update(m));
+    progress.update({ type: "completed", run: status });
+    progress.finish({ summary: false });
 
     rmSync(LAKE_DIR, { recursive: true, force: true });
     await exportRun(stack, status, LAKE_DIR);
