@@ -1,11 +1,16 @@
 /** The dashboard: one self-contained HTML page (src/dashboard/index.html, a Text module: no build step, ~30 KB) served
  *  at `GET /` without the admin token — the page asks for it, keeps it in sessionStorage and sends it as a Bearer
  *  header; it never goes in a URL. Every response gets a fresh CSP nonce, so only the page's own inline script runs. */
+import { RESOURCES } from "../lake/schemas";
+import { VERSION } from "../version";
 import html from "./index.html";
+
+/** What the page needs to know about this Worker, inlined as JSON (`<` escaped so it cannot close the script element). */
+const page = html.replace("__CONFIG__", JSON.stringify({ version: VERSION, resources: RESOURCES }).replace(/</g, "\\u003c"));
 
 export function dashboardResponse(): Response {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  return new Response(html.replaceAll("__CSP_NONCE__", nonce), {
+  return new Response(page.replaceAll("__CSP_NONCE__", nonce), {
     headers: {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": "no-store",
