@@ -38,9 +38,15 @@ export function taskProgress(t: Partial<Record<string, number>> | undefined): { 
   return { total, finished: Math.max(0, total - open), failed: (t?.failed ?? 0) + (t?.dead ?? 0) };
 }
 
-/** Time left: the Worker's own estimate when the run carries one, else the pace so far. */
+/** Time left: the Worker's own estimate when the run carries one (`estimate.etaAt`), else the pace so far. */
 export function timeLeft(run: RunView, now: number): string {
   if (run.status !== "running") return "–";
+  const est = (run as { estimate?: { etaSeconds?: number | null; etaAt?: string | null } | null }).estimate;
+  if (est) {
+    if (est.etaAt) return `~${duration(Date.parse(est.etaAt) - now)}`;
+    if (typeof est.etaSeconds === "number") return `~${duration(est.etaSeconds * 1000)}`;
+    return "…";
+  }
   const e = run.eta as unknown;
   const fromServer = typeof e === "number" ? e * 1000
     : typeof e === "string" ? Date.parse(e) - now

@@ -51,7 +51,7 @@ async function replayServer(opts: { gapMs?: number; refuseSocket?: boolean } = {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ runs: [{ ...FINAL, status: "running" }] }));
     } else if (req.url === `/runs/${RUN_ID}`) {
       const m = MESSAGES[Math.min(MESSAGES.length - 1, 2 + 2 * polls++)]!;
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...m.run, byResource: (m as { byResource?: unknown }).byResource ?? m.run.byResource }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...m.run, byResource: (m as { byResource?: unknown }).byResource ?? (m.run as RunStatus).byResource }));
     } else res.writeHead(404).end();
   });
   const wss = new WebSocketServer({ noServer: true });
@@ -142,11 +142,14 @@ describe("ProgressRenderer", () => {
   it("counts finished tasks whatever the open states are called, and estimates the time left", ({ expect }) => {
     expect(taskProgress({ total: 10, waiting: 1, queued: 2, done: 6, failed: 1 })).toEqual({ total: 10, finished: 7, failed: 1 });
     expect(taskProgress({ total: 10, pending: 3, running: 1, done: 4, failed: 1, dead: 1 })).toEqual({ total: 10, finished: 6, failed: 2 });
-    const run = { ...MESSAGES[2]!.run, status: "running" };
+    const run = { ...MESSAGES[2]!.run, status: "running" as const };
     const started = Date.parse(run.startedAt);
     const t = taskProgress(run.tasks);
-    expect(timeLeft(run, started + t.finished * 1000)).toBe(`~${t.total - t.finished}s`); // one task a second so far
-    expect(timeLeft({ ...run, eta: { seconds: 90 } } as never, started)).toBe("~1m30s"); // the Worker's own estimate wins
+    // The Worker's own estimate wins (the recording carries one); without it, the pace so far (one task a second here).
+    expect(run.estimate?.etaAt).toBeTruthy();
+    expect(timeLeft(run, Date.parse(run.estimate!.etaAt!) - 90_000)).toBe("~1m30s");
+    expect(timeLeft({ ...run, estimate: { ...run.estimate!, etaAt: null, etaSeconds: 42 } }, started)).toBe("~42s");
+    expect(timeLeft({ ...run, estimate: null }, started + t.finished * 1000)).toBe(`~${t.total - t.finished}s`);
     expect(summary(FINAL)).toContain("coverage: complete");
   });
 });
