@@ -9,9 +9,9 @@ import type { Row } from "../lake/schemas";
 import { writeTable } from "../lake/writer";
 import { GitHubClient, type ClientStats, type Fetcher, type GitHubPage } from "./client";
 import { GitHubError, RateLimitWait, isRestrictedStargazers } from "./errors";
-import { cursorTime, isNew, itemId, nextPageUrl, planListing } from "./incremental";
+import { cursorTime, isNew, itemId, nextPageUrl, orderTime, planListing } from "./incremental";
 import type { FetchJob, JobEnd, PartReport, RepoMeta } from "./jobs";
-import { bucketPermits } from "./permits";
+import { clientFor } from "./pool";
 import { RESOURCE_SPECS, reactedIssueNumbers, repoRefFromItem, type RowContext } from "./resources";
 
 export interface JobDeps {
@@ -24,9 +24,7 @@ export type Reporter = (report: PartReport) => Promise<void>;
 /** Runs the job, reporting each part as soon as it is written. Returns how the job ends for the queue. */
 export async function runJob(job: FetchJob, env: Env, deps: JobDeps, report: Reporter): Promise<JobEnd> {
   const cfg = readConfig(env);
-  const token = cfg.tokens[0];
-  if (!token) throw new GitHubError(401, "/", "GITHUB_TOKEN is not configured");
-  const client = new GitHubClient({ apiUrl: cfg.apiUrl, token, permits: await bucketPermits(env, token), fetcher: deps.fetcher, sleep: deps.sleep });
+  const client = await clientFor(env, deps, job); // the credential pool: a permit from the bucket with the most headroom
   const ctx = new PartWriter(job, env, client, report);
   try {
     if (job.resource === "repositories") {
@@ -99,9 +97,10 @@ async function fetchListing(w: PartWriter, maxPages: number): Promise<void> {
   const firstUrl = client.resolve(plan.firstUrl);
   let url = w.url ?? firstUrl;
   let fetched = 0;
+  let firstPage: { url: string; etag: string | null } | undefined;
   for (;;) {
     const isFirst = w.part === 0;
-    const etag = isFirst && job.state?.etagUrl === url ? job.state.etag : null;
+    const etag = isFirst && url === firstUrl && job.state?.etagUrl === url ? job.state.etag : null;
     let page: GitHubPage;
     try {
       page = await client.get(url, { accept: spec.accept, etag });
@@ -113,6 +112,12 @@ async function fetchListing(w: PartWriter, maxPages: number): Promise<void> {
       return;
     }
     fetched++;
+    if (isFirst && page.status === 200 && plan.thenUrl && url === firstUrl) {
+      // Something changed: read it through the exact filter instead (commits since the watermark).
+      firstPage = { url, etag: page.etag };
+      url = client.resolve(plan.thenUrl);
+      continue;
+    }
     if (page.status === 304) {
       // Nothing changed since the last successful run: the first page (or the stargazers' resume page) is the same.
       await w.emit([], { pages: 1, outcome: "complete", next: null, handoff: true, note: "unchanged (304)", firstPage: { url, etag: page.etag }, resumeUrl: job.state?.resumeUrl ?? null });
@@ -132,7 +137,8 @@ async function fetchListing(w: PartWriter, maxPages: number): Promise<void> {
         idsAtMax = [];
       }
       if (time && maxSeen && Date.parse(time) === Date.parse(maxSeen) && id) idsAtMax.push(id);
-      if (plan.stopBefore && time && Date.parse(time) < Date.parse(plan.stopBefore)) passedWatermark = true;
+      const order = orderTime(job.resource, item);
+      if (plan.stopBefore && order && Date.parse(order) < Date.parse(plan.stopBefore)) passedWatermark = true;
       if (!isNew(plan, time, id)) continue;
       const row = spec.toRow(item, w.rowContext());
       if (row) rows.push(row);
@@ -158,7 +164,7 @@ async function fetchListing(w: PartWriter, maxPages: number): Promise<void> {
       reacted: job.resource === "issues" ? reacted : undefined,
       maxSeen,
       idsAtMax: idsAtMax.slice(0, 100),
-      firstPage: isFirst ? { url, etag: page.etag } : undefined,
+      firstPage: isFirst ? firstPage ?? { url, etag: page.etag } : undefined,
       resumeUrl,
       totalPages: isFirst ? lastPageNumber(page) : undefined,
     });
@@ -269,7 +275,7 @@ async function fetchReactions(w: PartWriter): Promise<void> {
   const { job, client } = w;
   const spec = RESOURCE_SPECS.reactions;
   const repo = job.repo!;
-  const plan = { firstUrl: "", stopBefore: null, after: job.state?.watermark ?? null, boundaryIds: job.state?.boundaryIds ?? [] };
+  const plan = { firstUrl: "", thenUrl: null, stopBefore: null, after: job.state?.watermark ?? null, boundaryIds: job.state?.boundaryIds ?? [] };
   const rows: Row[] = [];
   const vanished: number[] = [];
   let pages = 0;

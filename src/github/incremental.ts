@@ -1,8 +1,9 @@
 /** How each resource is fetched incrementally. Responsibilities: given what the last successful run of a repository ×
- *  resource left behind (its watermark, the ETag of its first page, the boundary ids), decide the first URL, whether
- *  to send `If-None-Match`, where paging may stop, and which items are new. GitHub offers `since` only for issues
- *  (updated_at) and commits (commit date); the other listings are read newest first until they pass the watermark,
- *  and stargazers (oldest first) resume at the last page a run saw. */
+ *  resource left behind (its watermark, the ETag of its first page, the boundary ids), decide the first URL, where
+ *  paging may stop, and which items are new. The first page is always the same URL, so `If-None-Match` answers 304 —
+ *  free — when nothing changed. Issues and pull requests are read most recently updated first until they pass the
+ *  watermark; commits switch to GitHub's `since`; releases and workflow runs are read newest first; stargazers (oldest
+ *  first) resume at the last page a run saw. */
 import type { ResourceName } from "../lake/schemas";
 import { RESOURCE_SPECS, type RepoRef } from "./resources";
 
@@ -20,7 +21,10 @@ export interface ResourceState {
 }
 
 export interface ListingPlan {
+  /** The same URL in every run, so its ETag says whether anything changed (a 304 costs no quota). */
   firstUrl: string;
+  /** When the first page did change, read from here instead (commits: GitHub's `since` filter, exact by date). */
+  thenUrl: string | null;
   /** Items older than this end the listing (newest-first listings). */
   stopBefore: string | null;
   /** Items at or before this are not new (kept out of the lake unless not in boundaryIds at equal time). */
@@ -44,8 +48,9 @@ export function cursorTime(resource: ResourceName, item: unknown): string | null
       const commit = o.commit as { committer?: { date?: unknown } } | undefined;
       return s(commit?.committer?.date);
     }
-    case "releases":
     case "workflow_runs":
+      return s(o.updated_at); // runs change after creation (queued → completed): what changed is what is new
+    case "releases":
     case "reactions":
       return s(o.created_at);
     case "stargazers":
@@ -53,6 +58,14 @@ export function cursorTime(resource: ResourceName, item: unknown): string | null
     default:
       return null;
   }
+}
+
+/** The time a newest-first listing is ordered by (where `stopBefore` applies). */
+export function orderTime(resource: ResourceName, item: unknown): string | null {
+  const o = item as Record<string, unknown> | null;
+  if (!o || typeof o !== "object") return null;
+  if (resource === "workflow_runs" || resource === "releases") return typeof o.created_at === "string" ? o.created_at : null;
+  return cursorTime(resource, item);
 }
 
 /** The identity used for boundary ids. */
@@ -72,19 +85,22 @@ export function planListing(resource: ResourceName, repo: RepoRef, state: Resour
   const full = spec.firstPage(repo);
   const w = state?.watermark ?? null;
   const boundaryIds = state?.boundaryIds ?? [];
-  const plan = (firstUrl: string, stopBefore: string | null, after: string | null): ListingPlan => ({ firstUrl, stopBefore, after, boundaryIds });
+  const plan = (firstUrl: string, stopBefore: string | null, after: string | null, thenUrl: string | null = null): ListingPlan =>
+    ({ firstUrl, thenUrl, stopBefore, after, boundaryIds });
   if (!w) return plan(full, null, null);
   switch (resource) {
-    case "issues":
     case "commits":
-      return plan(`${full}&since=${encodeURIComponent(w)}`, null, w);
+      // Newest first, but dates are not monotonic (merges bring older commits in): past an unchanged first page,
+      // GitHub's `since` filter is the exact way to get every commit after the watermark.
+      return plan(full, null, w, `${full}&since=${encodeURIComponent(w)}`);
+    case "issues":
     case "pull_requests":
     case "releases":
       return plan(full, w, w);
-    case "workflow_runs": {
-      const back = new Date(Date.parse(w) - RUNS_LOOKBACK_MS).toISOString();
-      return { ...plan(full, back, back), boundaryIds: [] };
-    }
+    case "workflow_runs":
+      // Listed by creation, newest first; a run created within the lookback may have changed since: keep reading
+      // until creation passes it, and keep those updated after the watermark.
+      return plan(full, new Date(Date.parse(w) - RUNS_LOOKBACK_MS).toISOString(), w);
     case "stargazers":
       return plan(state?.resumeUrl ?? full, null, w);
     default:

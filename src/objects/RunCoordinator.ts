@@ -61,6 +61,7 @@ interface TaskRow {
   repo: string;
   repo_id: number | null;
   repo_pushed_at: string | null;
+  repo_updated_at: string | null;
   write: number;
   state: string;
   coverage: string | null;
@@ -79,6 +80,7 @@ interface TaskRow {
   resume_url: string | null;
   attempts: number;
   error: string | null;
+  note: string | null;
   updated_at: number;
   [key: string]: SqlStorageValue;
 }
@@ -89,6 +91,8 @@ interface StateRow {
   etag: string | null;
   resume_url: string | null;
   pushed_at: string | null;
+  outcome: string | null;
+  repo_updated_at: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -444,15 +448,16 @@ export class RunCoordinator extends DurableObject<Env> {
     if (resources.length === 0) return [];
     let count = sql.exec<{ n: number }>("SELECT COUNT(DISTINCT owner || '/' || repo) AS n FROM task WHERE run_id = ? AND resource != 'repositories'", run.id).one().n;
     const created: TaskRow[] = [];
-    const insert = (resource: string, repo: RepoMeta | { owner: string; name: string; id: null; pushedAt: null }, state: string, extra: { write?: number; coverage?: string; note?: string; jobState?: ResourceState | null; est?: number } = {}) => {
+    const insert = (resource: string, repo: RepoMeta | { owner: string; name: string; id: null; pushedAt: null; updatedAt: null }, state: string, extra: { write?: number; coverage?: string; note?: string; jobState?: ResourceState | null; est?: number } = {}) => {
       const inserted = sql.exec(
-        `INSERT OR IGNORE INTO task (run_id, task_id, resource, owner, repo, repo_id, repo_pushed_at, write, state, coverage, note, job_state, est_pages, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_id`,
-        run.id, taskIdOf(resource, repo.owner, repo.name), resource, repo.owner, repo.name, repo.id, repo.pushedAt, extra.write ?? 1, state,
+        `INSERT OR IGNORE INTO task (run_id, task_id, resource, owner, repo, repo_id, repo_pushed_at, repo_updated_at, write, state, coverage, note, job_state, est_pages, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_id`,
+        run.id, taskIdOf(resource, repo.owner, repo.name), resource, repo.owner, repo.name, repo.id, repo.pushedAt, repo.updatedAt, extra.write ?? 1, state,
         extra.coverage ?? null, extra.note ?? null, extra.jobState ? JSON.stringify(extra.jobState) : null, extra.est ?? 1, now,
       ).toArray().length > 0;
       if (inserted && state === "pending") created.push(this.#task(run.id, taskIdOf(resource, repo.owner, repo.name))!);
     };
+    const released: FetchJob[] = [];
     const ordered = [...repos].sort((a, b) => estimateRepo(b) - estimateRepo(a));
     for (const repo of ordered) {
       const known = sql.exec("SELECT 1 FROM task WHERE run_id = ? AND owner = ? AND repo = ? AND resource != 'repositories' LIMIT 1", run.id, repo.owner, repo.name).toArray().length > 0;
@@ -464,8 +469,14 @@ export class RunCoordinator extends DurableObject<Env> {
       count++;
       for (const resource of resources) {
         const state = run.mode === "incremental" ? this.#resourceState(repo.owner, repo.name, resource) : null;
-        if (resource === "commits" && state?.pushedAt && state.pushedAt === repo.pushedAt) {
+        if (resource === "commits" && state?.outcome === "complete" && state.pushedAt && state.pushedAt === repo.pushedAt) {
           insert(resource, repo, "done", { coverage: "complete", note: "unchanged: not pushed since the last successful run" });
+          continue;
+        }
+        // An answer that only a change to the repository could change (empty, restricted, gone): carried over while
+        // neither its pushed_at nor its updated_at moved. A full run asks again.
+        if (state?.outcome && state.outcome !== "complete" && state.pushedAt === repo.pushedAt && state.repoUpdatedAt === repo.updatedAt) {
+          insert(resource, repo, "done", { coverage: state.outcome, note: `${state.outcome} in the last run; repository unchanged since` });
           continue;
         }
         insert(resource, repo, resource === "reactions" ? "waiting" : "pending", { jobState: state, est: estimatePages(resource, repo, run.mode) });
@@ -474,16 +485,18 @@ export class RunCoordinator extends DurableObject<Env> {
       if (resources.includes("reactions") && !resources.includes("issues")) {
         insert("issues", repo, "pending", { write: 0, est: estimatePages("issues", repo, "full") });
       }
+      const issues = this.#task(run.id, taskIdOf("issues", repo.owner, repo.name));
+      if (issues?.state === "done" && issues.coverage) released.push(...this.#releaseReactions(issues, issues.coverage as Coverage, null, now));
     }
     for (const fullName of missing) {
       const [owner = "", name = ""] = fullName.split("/");
-      for (const resource of resources) insert(resource, { owner, name, id: null, pushedAt: null }, "done", { coverage: "not_found" });
+      for (const resource of resources) insert(resource, { owner, name, id: null, pushedAt: null, updatedAt: null }, "done", { coverage: "not_found" });
       log("repo.not_found", { runId: run.id, repository: fullName }, "warn");
     }
-    return created.flatMap((t) => this.#jobsFor(t));
+    return [...created.flatMap((t) => this.#jobsFor(t)), ...released];
   }
 
-  #resourceState(owner: string, repo: string, resource: string): (ResourceState & { pushedAt: string | null }) | null {
+  #resourceState(owner: string, repo: string, resource: string): (ResourceState & { pushedAt: string | null; outcome: string | null; repoUpdatedAt: string | null }) | null {
     const row = this.ctx.storage.sql.exec<StateRow>("SELECT * FROM repo_state WHERE owner = ? AND repo = ? AND resource = ?", owner, repo, resource).toArray()[0];
     if (!row) return null;
     return {
@@ -493,6 +506,8 @@ export class RunCoordinator extends DurableObject<Env> {
       etag: row.etag,
       resumeUrl: row.resume_url,
       pushedAt: row.pushed_at,
+      outcome: row.outcome,
+      repoUpdatedAt: row.repo_updated_at,
     };
   }
 
@@ -519,10 +534,16 @@ export class RunCoordinator extends DurableObject<Env> {
       coverage === "failed" ? failState : "done", coverage, error, now, task.run_id, task.task_id,
     );
     const t = this.#task(task.run_id, task.task_id)!;
-    if (coverage === "complete" && t.write === 1) this.#saveState(t);
+    if (t.write === 1 && t.note?.includes("in the last run") !== true && ["complete", "empty", "restricted", "not_found"].includes(coverage)) this.#saveState(t, coverage);
     if (coverage !== "failed" && t.write === 1 && t.resource !== "repositories") {
       log("task.done", { runId: t.run_id, repository: `${t.owner}/${t.repo}`, resource: t.resource, coverage, rows: t.rows, requests: t.requests });
     }
+    return this.#releaseReactions(task, coverage, error, now);
+  }
+
+  /** Reactions wait for their repository's issues listing (its rollups say which issues have any). */
+  #releaseReactions(task: TaskRow, coverage: Coverage, error: string | null, now: number): FetchJob[] {
+    const sql = this.ctx.storage.sql;
     if (task.resource !== "issues") return [];
     const reactions = this.#task(task.run_id, taskIdOf("reactions", task.owner, task.repo));
     if (!reactions || reactions.state !== "waiting") return [];
@@ -545,18 +566,27 @@ export class RunCoordinator extends DurableObject<Env> {
     return this.#jobsFor(this.#task(reactions.run_id, reactions.task_id)!);
   }
 
-  /** The watermark moves only here: after the whole task succeeded. */
-  #saveState(t: TaskRow): void {
+  /** The watermark moves only here: after the whole task succeeded (other endings keep the old one, and say how). */
+  #saveState(t: TaskRow, outcome: string): void {
     if (t.resource === "repositories") return;
     const old = this.#resourceState(t.owner, t.repo, t.resource);
+    if (outcome !== "complete") {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO repo_state (owner, repo, resource, outcome, pushed_at, repo_updated_at, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (owner, repo, resource) DO UPDATE SET outcome = excluded.outcome, pushed_at = excluded.pushed_at,
+           repo_updated_at = excluded.repo_updated_at, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+        t.owner, t.repo, t.resource, outcome, t.repo_pushed_at, t.repo_updated_at, t.run_id, Date.now(),
+      );
+      return;
+    }
     const watermark = later(old?.watermark ?? null, t.max_seen);
     const boundary = watermark === t.max_seen ? (t.ids_at_max ? (JSON.parse(t.ids_at_max) as string[]) : []) : old?.boundaryIds ?? [];
     this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO repo_state (owner, repo, resource, watermark, boundary_ids, etag_url, etag, resume_url, pushed_at, run_id, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO repo_state (owner, repo, resource, watermark, boundary_ids, etag_url, etag, resume_url, pushed_at, outcome, repo_updated_at, run_id, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?)`,
       t.owner, t.repo, t.resource, watermark, JSON.stringify(boundary),
       t.first_url ?? old?.etagUrl ?? null, t.first_url ? t.first_etag : old?.etag ?? null,
-      t.resume_url ?? old?.resumeUrl ?? null, t.repo_pushed_at ?? old?.pushedAt ?? null, t.run_id, Date.now(),
+      t.resume_url ?? old?.resumeUrl ?? null, t.repo_pushed_at ?? old?.pushedAt ?? null, t.repo_updated_at, t.run_id, Date.now(),
     );
   }
 

@@ -1,16 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import type { PermitGrant, RateObservation } from "../github/client";
+import type { RateObservation } from "../github/client";
 import { log } from "../log";
+import { PermitLedger, initialState, type Grant, type Headroom, type Journal, type Lease, type LedgerState } from "./ledger";
 import { migrate } from "./migrate";
 
-/** One per quota identity (`getByName("tok:<hash>")`, never a raw token). Responsibilities: hand out permits to every
- *  fetcher isolate so that together they stay within GitHub's limits for that identity — the primary budget as GitHub
- *  last reported it (minus a reserve), requests in flight (leases that expire, so a crashed isolate's permits come
- *  back), requests started per sliding minute, and penalties after a rate-limit answer that pause the whole fleet.
- *  All state is in SQLite: an evicted or restarted bucket resumes without over-granting.
+/** One per quota identity (`getByName("user:<id>")`, `"app:<installationId>"`; never a raw token). Responsibilities:
+ *  hand out permits to every fetcher isolate so that together they stay within GitHub's limits for that identity, and
+ *  hold waiters (first come, first served) until a permit is free. The decisions are PermitLedger's (./ledger.ts);
+ *  this object owns its SQLite persistence, the RPC surface, the timer that serves waiters when time (not a release)
+ *  frees a permit, and the log lines for `wrangler tail`.
  *
- *  Every RPC method reads and writes SQLite with no `await` in between, so the input gate makes each grant atomic. */
+ *  Every RPC method runs the ledger and writes SQLite with no `await` in between, so the input gate makes each grant
+ *  atomic; writes are confirmed before any answer leaves (output gate), so an evicted or restarted bucket resumes from
+ *  SQLite without a single over-grant. Waiters live in memory: on eviction their calls fail and the clients ask again. */
 
 const MIGRATIONS = [
   `CREATE TABLE bucket (
@@ -30,31 +33,44 @@ const MIGRATIONS = [
    CREATE TABLE lease (id TEXT PRIMARY KEY, granted_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
    CREATE TABLE start_log (ts_ms INTEGER NOT NULL);
    CREATE INDEX start_log_ts ON start_log (ts_ms);`,
+  // v2: the ledger's state as one JSON row (carrying over what v1 knew), starts counted per 100 ms slot, and what each
+  // lease saw when granted (for learning which limit a refusal hit).
+  `CREATE TABLE ledger (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+   INSERT INTO ledger (id, state) SELECT 1, json_object(
+     'quotaLimit', quota_limit, 'remaining', remaining_est, 'maxUsed', max_used, 'resetAtMs', reset_at_ms,
+     'penaltyUntilMs', penalty_until_ms, 'penaltyReason', penalty_reason, 'penaltyStartMs', last_penalty_ms,
+     'strikes', strikes, 'grantedTotal', granted_total, 'refusedTotal', refused_total, 'penaltiesTotal', penalties_total)
+     FROM bucket WHERE quota_limit IS NOT NULL OR penalty_until_ms > 0;
+   DROP TABLE bucket;
+   DROP TABLE start_log;
+   CREATE TABLE start_slot (slot INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+   ALTER TABLE lease ADD COLUMN depth INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE lease ADD COLUMN minute INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE lease ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;`,
 ] as const;
 
-/** A permit not returned within this time (a crashed or evicted isolate) is reclaimed. Longer than the client timeout. */
-const LEASE_TTL_MS = 90_000;
-const MINUTE_MS = 60_000;
-/** GitHub: without retry-after, wait at least a minute after a secondary limit, and longer if it repeats. */
-const MIN_SECONDARY_PENALTY_MS = 60_000;
-const MAX_SECONDARY_PENALTY_MS = 15 * 60_000;
-/** Strikes are forgiven after this long without a penalty. */
-const STRIKE_MEMORY_MS = 15 * 60_000;
-/** Poll hint when only the in-flight cap is full: permits come back within a request's latency. */
-const BUSY_RETRY_MS = 100;
+/** Refusals that ask for at least this long are logged (shorter ones are ordinary pacing). */
+const LOG_WAIT_FROM_MS = 1_000;
 
-interface BucketRow {
-  quota_limit: number | null;
-  remaining_est: number | null;
-  max_used: number;
-  reset_at_ms: number;
-  penalty_until_ms: number;
-  penalty_reason: string | null;
-  strikes: number;
-  last_penalty_ms: number;
-  granted_total: number;
-  refused_total: number;
-  penalties_total: number;
+export interface AcquireRequest {
+  /** Permits wanted (a batch): the answer grants between 1 and n. Default 1. */
+  n?: number;
+  /** How long the call may be held waiting for its turn. 0 (default) answers at once; a longer wait than this (a
+   *  penalty, a spent window) is refused at once with `retryAfterMs`, so the caller can hand its work back. */
+  maxWaitMs?: number;
+}
+
+export interface ReleaseAnswer {
+  headroom: Headroom;
+}
+
+interface LeaseRow {
+  id: string;
+  granted_at_ms: number;
+  expires_at_ms: number;
+  depth: number;
+  minute: number;
+  slot: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -64,157 +80,173 @@ export interface BucketSnapshot {
   remaining: number | null;
   resetAt: string | null;
   inFlight: number;
+  waiters: number;
   lastMinute: number;
   penaltyUntil: string | null;
   penaltyReason: string | null;
+  strikes: number;
+  /** The in-flight cap in force now (configured ∧ learned ∧ slow start) and the learned caps alone. */
+  concurrencyNow: number;
+  learnedConcurrency: number;
+  learnedPerMinute: number;
+  slowStart: boolean;
   maxConcurrent: number;
   maxPerMinute: number;
   reserve: number;
   granted: number;
   refused: number;
+  waits: number;
   penalties: number;
+  unused: number;
+  expired: number;
 }
 
 export class TokenBucket extends DurableObject<Env> {
+  #ledger!: PermitLedger;
+  #dirty = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage, MIGRATIONS));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage, MIGRATIONS);
+      this.#ledger = this.#load();
+    });
   }
 
-  /** RPC. One permit now, or how long to wait before asking again. Never throws for a refusal. */
-  async acquire(): Promise<PermitGrant> {
-    const now = Date.now();
-    const cfg = readConfig(this.env);
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM lease WHERE expires_at_ms <= ?", now);
-    sql.exec("DELETE FROM start_log WHERE ts_ms <= ?", now - MINUTE_MS);
-    const b = this.#row();
-    const refuse = (retryAfterMs: number, reason: string): PermitGrant => {
-      sql.exec("UPDATE bucket SET refused_total = refused_total + 1 WHERE id = 1");
-      return { granted: false, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)), reason };
-    };
-
-    if (b.penalty_until_ms > now) return refuse(b.penalty_until_ms - now, `penalty: ${b.penalty_reason ?? "rate limited"}`);
-
-    // The window GitHub last told us about has ended: the full limit is back (GitHub starts the next window on first use).
-    if (b.reset_at_ms > 0 && now >= b.reset_at_ms && b.quota_limit !== null) {
-      sql.exec("UPDATE bucket SET remaining_est = quota_limit, max_used = 0, reset_at_ms = 0 WHERE id = 1");
-      b.remaining_est = b.quota_limit;
-      b.max_used = 0;
-      b.reset_at_ms = 0;
+  /** RPC. Up to `n` permits now; or, held first come first served for up to `maxWaitMs`, as soon as they are free;
+   *  or a refusal with how long to wait. Never throws for a refusal. */
+  async acquire(request: AcquireRequest = {}): Promise<Grant> {
+    const answer = new Promise<Grant>((settle) => {
+      this.#run(() => this.#ledger.acquire(request.n ?? 1, Math.max(0, request.maxWaitMs ?? 0), settle));
+    });
+    const grant = await answer;
+    if (!grant.granted && grant.retryAfterMs >= LOG_WAIT_FROM_MS) {
+      log("ratelimit.wait", { bucket: this.#name, reason: grant.reason, waitMs: grant.retryAfterMs });
     }
-
-    const inFlight = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM lease").one().n;
-    // Until GitHub has told us the budget, let one request out at a time: the first answer teaches the limit.
-    const maxInFlight = b.quota_limit === null ? 1 : cfg.rateMaxConcurrent;
-    if (inFlight >= maxInFlight) return refuse(BUSY_RETRY_MS, "in flight");
-
-    if (b.remaining_est !== null && b.remaining_est - cfg.rateReserve <= 0) {
-      const wait = b.reset_at_ms > now ? b.reset_at_ms - now + 1_000 : MIN_SECONDARY_PENALTY_MS;
-      return refuse(wait, "primary budget spent (reserve kept)");
-    }
-
-    const started = sql.exec<{ n: number; oldest: number | null }>("SELECT COUNT(*) AS n, MIN(ts_ms) AS oldest FROM start_log").one();
-    if (started.n >= cfg.rateMaxPerMinute) return refuse((started.oldest ?? now) + MINUTE_MS - now, "per-minute cap");
-
-    const leaseId = crypto.randomUUID();
-    sql.exec("INSERT INTO lease (id, granted_at_ms, expires_at_ms) VALUES (?, ?, ?)", leaseId, now, now + LEASE_TTL_MS);
-    sql.exec("INSERT INTO start_log (ts_ms) VALUES (?)", now);
-    sql.exec(
-      "UPDATE bucket SET granted_total = granted_total + 1, remaining_est = CASE WHEN remaining_est IS NULL THEN NULL ELSE remaining_est - 1 END WHERE id = 1",
-    );
-    return { granted: true, leaseId };
+    return grant;
   }
 
-  /** RPC. Returns a permit with what GitHub's answer said (null when no answer came: network error, timeout). */
-  async release(leaseId: string, obs: RateObservation | null): Promise<void> {
-    const now = Date.now();
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM lease WHERE id = ?", leaseId);
-    if (!obs) return;
-    // A 401 carries the unauthenticated quota's headers (60/h), not this identity's: never fold them in.
-    if (obs.status !== 401 && (obs.resource === undefined || obs.resource === "core")) this.#reconcile(obs, now);
-    if (obs.kind !== "ok") this.#penalise(obs, now);
+  /** RPC. Returns permits with what GitHub's answer said (null when no answer came: network error, timeout), or,
+   *  with `unused`, permits that were never used (their budget is refunded). Answers the bucket's headroom. */
+  async release(leaseIds: string | string[], observation: RateObservation | null, options: { unused?: boolean } = {}): Promise<ReleaseAnswer> {
+    const ids = Array.isArray(leaseIds) ? leaseIds : [leaseIds];
+    this.#run(() => {
+      for (const id of ids) {
+        if (options.unused) {
+          this.#ledger.returnUnused(id);
+          continue;
+        }
+        const event = this.#ledger.release(id, observation);
+        if (event?.newEpisode) {
+          log("ratelimit.penalty", {
+            bucket: this.#name,
+            reason: event.reason,
+            until: new Date(event.untilMs).toISOString(),
+            strikes: event.strikes,
+            learnedConcurrency: event.learnedConcurrency,
+            learnedPerMinute: event.learnedPerMinute,
+          }, "warn");
+        }
+      }
+    });
+    return { headroom: this.#ledger.headroom() };
   }
 
-  /** RPC. State for `GET /ratelimit` (no token in it: the name is a hash). */
+  /** RPC. Folds a report that came without a permit (an identity lookup) into the budget. */
+  async observe(observation: RateObservation): Promise<void> {
+    this.#run(() => this.#ledger.observe(observation));
+  }
+
+  /** RPC. State for `GET /ratelimit` (no token in it: buckets are named by quota identity). */
   async snapshot(): Promise<BucketSnapshot> {
+    const l = this.#ledger;
+    const s = l.state;
     const now = Date.now();
-    const cfg = readConfig(this.env);
-    const sql = this.ctx.storage.sql;
-    const b = this.#row();
-    const inFlight = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM lease WHERE expires_at_ms > ?", now).one().n;
-    const lastMinute = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM start_log WHERE ts_ms > ?", now - MINUTE_MS).one().n;
+    const cfg = l.limits;
     return {
-      name: this.ctx.id.name ?? "",
-      limit: b.quota_limit,
-      remaining: b.remaining_est,
-      resetAt: b.reset_at_ms > 0 ? new Date(b.reset_at_ms).toISOString() : null,
-      inFlight,
-      lastMinute,
-      penaltyUntil: b.penalty_until_ms > now ? new Date(b.penalty_until_ms).toISOString() : null,
-      penaltyReason: b.penalty_until_ms > now ? b.penalty_reason : null,
-      maxConcurrent: cfg.rateMaxConcurrent,
-      maxPerMinute: cfg.rateMaxPerMinute,
-      reserve: cfg.rateReserve,
-      granted: b.granted_total,
-      refused: b.refused_total,
-      penalties: b.penalties_total,
+      name: this.#name,
+      limit: s.quotaLimit,
+      remaining: s.remaining,
+      resetAt: s.resetAtMs > 0 ? new Date(s.resetAtMs).toISOString() : null,
+      inFlight: l.inFlight,
+      waiters: l.waiting,
+      lastMinute: l.minuteCount(now),
+      penaltyUntil: s.penaltyUntilMs > now ? new Date(s.penaltyUntilMs).toISOString() : null,
+      penaltyReason: s.penaltyUntilMs > now ? s.penaltyReason : null,
+      strikes: s.strikes,
+      concurrencyNow: l.concurrencyCap(),
+      learnedConcurrency: Math.floor(Math.min(cfg.maxConcurrent, s.learnedConcurrency ?? Infinity)),
+      learnedPerMinute: l.perMinuteCap(),
+      slowStart: s.ramp > 0,
+      maxConcurrent: cfg.maxConcurrent,
+      maxPerMinute: cfg.maxPerMinute,
+      reserve: cfg.reserve,
+      granted: s.grantedTotal,
+      refused: s.refusedTotal,
+      waits: s.waitsTotal,
+      penalties: s.penaltiesTotal,
+      unused: s.unusedTotal,
+      expired: s.expiredTotal,
     };
   }
 
-  #row(): BucketRow {
-    return this.ctx.storage.sql.exec<BucketRow>("SELECT * FROM bucket WHERE id = 1").one();
+  get #name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
   }
 
-  /** Folds GitHub's view of the primary window into ours. Reports can arrive out of order: `x-ratelimit-used` only grows
-   *  within a window, so a report with a smaller `used` than one already seen is stale and ignored. Permits still in
-   *  flight are subtracted (some may already be counted by GitHub: that errs on the safe side and heals on the next report). */
-  #reconcile(obs: RateObservation, now: number): void {
-    if (obs.limit === undefined || obs.remaining === undefined || obs.reset === undefined) return;
-    const sql = this.ctx.storage.sql;
-    const b = this.#row();
-    const resetMs = obs.reset * 1000;
-    if (resetMs <= now) return; // a report about a window that has already ended
-    const inFlight = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM lease").one().n;
-    const used = obs.used ?? obs.limit - obs.remaining;
-    const sameWindow = b.reset_at_ms !== 0 && Math.abs(resetMs - b.reset_at_ms) < 2_000;
-    if (sameWindow && used < b.max_used) return;
-    if (!sameWindow && b.reset_at_ms !== 0 && resetMs < b.reset_at_ms) return; // older window
-    sql.exec(
-      "UPDATE bucket SET quota_limit = ?, remaining_est = ?, max_used = ?, reset_at_ms = ? WHERE id = 1",
-      obs.limit,
-      obs.remaining - inFlight,
-      used,
-      resetMs,
-    );
+  /** Runs a ledger step, serves waiters it may have unblocked, writes what changed, and re-arms the timer. Synchronous:
+   *  no other event can interleave (the input gate), so each grant is atomic. */
+  #run(step: () => void): void {
+    step();
+    this.#ledger.pump();
+    this.#flush();
+    this.#arm();
   }
 
-  #penalise(obs: RateObservation, now: number): void {
+  #arm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const at = this.#ledger.wakeAt();
+    if (at === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#run(() => {});
+    }, Math.max(1, at - Date.now()));
+  }
+
+  #flush(): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    this.ctx.storage.sql.exec("UPDATE ledger SET state = ? WHERE id = 1", JSON.stringify(this.#ledger.state));
+  }
+
+  #load(): PermitLedger {
     const sql = this.ctx.storage.sql;
-    const b = this.#row();
-    const strikes = now - b.last_penalty_ms > STRIKE_MEMORY_MS ? 1 : b.strikes + 1;
-    let until: number;
-    let reason: string;
-    if (obs.kind === "secondary") {
-      reason = `secondary rate limit (HTTP ${obs.status})`;
-      until = obs.retryAfterSec !== undefined
-        ? now + obs.retryAfterSec * 1000
-        : now + Math.min(MAX_SECONDARY_PENALTY_MS, MIN_SECONDARY_PENALTY_MS * 2 ** (strikes - 1));
-      if (obs.remaining === 0 && obs.reset !== undefined) until = Math.max(until, obs.reset * 1000 + 1000);
-    } else {
-      reason = `primary rate limit exhausted (HTTP ${obs.status})`;
-      until = obs.reset !== undefined ? obs.reset * 1000 + 1000 : now + MIN_SECONDARY_PENALTY_MS;
-      sql.exec("UPDATE bucket SET remaining_est = 0 WHERE id = 1");
+    const cfg = readConfig(this.env);
+    const journal: Journal = {
+      saveState: () => void (this.#dirty = true),
+      addLease: (l: Lease) =>
+        void sql.exec("INSERT INTO lease (id, granted_at_ms, expires_at_ms, depth, minute, slot) VALUES (?, ?, ?, ?, ?, ?)",
+          l.id, l.grantedAtMs, l.expiresAtMs, l.depth, l.minute, l.slot),
+      deleteLease: (id) => void sql.exec("DELETE FROM lease WHERE id = ?", id),
+      addStarts: (slot, delta) =>
+        void sql.exec("INSERT INTO start_slot (slot, n) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET n = n + excluded.n", slot, delta),
+      pruneStarts: (below) => void sql.exec("DELETE FROM start_slot WHERE slot < ?", below),
+    };
+    const row = sql.exec<{ state: string }>("SELECT state FROM ledger WHERE id = 1").toArray()[0];
+    const limits = { maxConcurrent: cfg.rateMaxConcurrent, maxPerMinute: cfg.rateMaxPerMinute, reserve: cfg.rateReserve };
+    if (!row) {
+      const ledger = new PermitLedger(limits, Date.now, journal);
+      sql.exec("INSERT INTO ledger (id, state) VALUES (1, ?)", JSON.stringify(ledger.state));
+      this.#dirty = false;
+      return ledger;
     }
-    until = Math.max(until, b.penalty_until_ms);
-    sql.exec(
-      "UPDATE bucket SET penalty_until_ms = ?, penalty_reason = ?, strikes = ?, last_penalty_ms = ?, penalties_total = penalties_total + 1 WHERE id = 1",
-      until,
-      reason,
-      strikes,
-      now,
-    );
-    log("ratelimit.penalty", { bucket: this.ctx.id.name, reason, until: new Date(until).toISOString(), strikes }, "warn");
+    const state: LedgerState = { ...initialState(), ...(JSON.parse(row.state) as Partial<LedgerState>) };
+    const leases = sql.exec<LeaseRow>("SELECT * FROM lease").toArray().map((r) => ({
+      id: r.id, grantedAtMs: r.granted_at_ms, expiresAtMs: r.expires_at_ms, depth: r.depth, minute: r.minute, slot: r.slot,
+    }));
+    const starts = sql.exec<{ slot: number; n: number }>("SELECT slot, n FROM start_slot").toArray().map((r): [number, number] => [r.slot, r.n]);
+    return new PermitLedger(limits, Date.now, journal, { state, leases, starts });
   }
 }

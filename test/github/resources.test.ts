@@ -46,7 +46,7 @@ describe("resource specs", () => {
     const repo = { owner: "octo-org", name: "weird name/..", id: 1 };
     const enc = "/repos/octo-org/weird%20name%2F..";
     expect(RESOURCE_SPECS.repositories.firstPage(null)).toBe("/user/repos?affiliation=owner,collaborator,organization_member&per_page=100");
-    expect(RESOURCE_SPECS.issues.firstPage(repo)).toBe(`${enc}/issues?state=all&per_page=100`);
+    expect(RESOURCE_SPECS.issues.firstPage(repo)).toBe(`${enc}/issues?state=all&sort=updated&direction=desc&per_page=100`);
     expect(RESOURCE_SPECS.pull_requests.firstPage(repo)).toBe(`${enc}/pulls?state=all&sort=updated&direction=desc&per_page=100`);
     expect(RESOURCE_SPECS.commits.firstPage(repo)).toBe(`${enc}/commits?per_page=100`);
     expect(RESOURCE_SPECS.stargazers.firstPage(repo)).toBe(`${enc}/stargazers?per_page=100`);

@@ -16,7 +16,8 @@ export function reactedIssueNumbers(item: unknown): number | null {
 
 export const issues: ResourceSpec = {
   name: "issues",
-  firstPage: (repo) => `${repoPath(repo, "issues")}/issues?state=all&per_page=100`,
+  // Most recently updated first: the first page's ETag then changes whenever any issue does (incremental runs).
+  firstPage: (repo) => `${repoPath(repo, "issues")}/issues?state=all&sort=updated&direction=desc&per_page=100`,
   items: (body) => jsonArray(body, "issues"),
   toRow(item, ctx) {
     const o = asObject(item, "issues");

@@ -25,6 +25,7 @@ export const MIGRATIONS = [
      repo TEXT NOT NULL,
      repo_id INTEGER,
      repo_pushed_at TEXT,                -- as discovery saw it: saved with the watermark when the task succeeds
+     repo_updated_at TEXT,
      write INTEGER NOT NULL DEFAULT 1,   -- 0: an issues listing made only to find reactions
      state TEXT NOT NULL CHECK (state IN ('waiting','pending','running','done','failed','dead','cancelled')),
      coverage TEXT,
@@ -63,6 +64,7 @@ export const MIGRATIONS = [
    CREATE TABLE repo_state (
      owner TEXT NOT NULL, repo TEXT NOT NULL, resource TEXT NOT NULL,
      watermark TEXT, boundary_ids TEXT, etag_url TEXT, etag TEXT, resume_url TEXT, pushed_at TEXT,
+     outcome TEXT, repo_updated_at TEXT,   -- how the task ended, and the repository's updated_at then
      run_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
      PRIMARY KEY (owner, repo, resource));
    -- Discovery pages (and explicit repository URLs) by URL: their ETag, next link and the repositories they listed.
