@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, it, type ExpectStatic } from "vitest";
 import { ROOT } from "../../scripts/devstack";
 import { deadTaskMessage, esc, notifyDeadTask, notifyRunFinished, postWebhook, type SlackMessage } from "../../src/notify";
 import type { FeedMessage, RunStatus } from "../../src/objects/RunCoordinator";
@@ -41,7 +41,7 @@ beforeEach(() => {
 const env = (webhook?: string) => ({ NOTIFY_WEBHOOK_URL: webhook }) as unknown as Env;
 
 /** The rules Slack applies to a message (https://api.slack.com/reference/block-kit/blocks). */
-function expectValidSlack(expect: Parameters<Parameters<typeof it>[1]>[0]["expect"], m: SlackMessage): void {
+function expectValidSlack(expect: ExpectStatic, m: SlackMessage): void {
   expect(typeof m.text).toBe("string");
   expect(m.text.length).toBeGreaterThan(0);
   expect(m.blocks.length).toBeLessThanOrEqual(50);
