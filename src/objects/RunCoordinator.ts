@@ -228,6 +228,9 @@ export class RunCoordinator extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     if (task.parts_expected !== null) {
       if (sql.exec("SELECT 1 FROM part WHERE run_id = ? AND task_id = ? AND part = ?", runId, taskId, part).toArray().length > 0) return null;
+      const held = sql.exec<{ claimed_at: number }>("SELECT claimed_at FROM part_claim WHERE run_id = ? AND task_id = ? AND part = ?", runId, taskId, part).toArray()[0];
+      if (held && now - held.claimed_at < CLAIM_TTL_MS) return null; // a live consumer has this part
+      sql.exec("INSERT OR REPLACE INTO part_claim (run_id, task_id, part, claimed_at) VALUES (?, ?, ?, ?)", runId, taskId, part, now);
       sql.exec("UPDATE task SET state = 'running', claimed_at = ?, updated_at = ? WHERE run_id = ? AND task_id = ?", now, now, runId, taskId);
       return { part, url: null };
     }
@@ -275,6 +278,7 @@ export class RunCoordinator extends DurableObject<Env> {
       report.runId, report.taskId,
     );
     sql.exec("UPDATE run SET last_progress_at = ? WHERE id = ?", now, report.runId);
+    sql.exec("DELETE FROM part_claim WHERE run_id = ? AND task_id = ? AND part = ?", report.runId, report.taskId, report.part);
     if (report.quota) {
       sql.exec("UPDATE run SET quota_limit = ?, quota_remaining = ?, quota_reset = ? WHERE id = ? AND (quota_reset IS NULL OR quota_reset < ? OR (quota_reset = ? AND quota_remaining > ?))",
         report.quota.limit, report.quota.remaining, report.quota.reset, report.runId, report.quota.reset, report.quota.reset, report.quota.remaining);
@@ -324,6 +328,7 @@ export class RunCoordinator extends DurableObject<Env> {
 
   /** RPC. A delivery attempt failed and the queue will retry it: keep the error and free the claim for the retry. */
   async noteAttemptError(runId: string, taskId: string, error: string): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM part_claim WHERE run_id = ? AND task_id = ?", runId, taskId);
     this.ctx.storage.sql.exec(
       "UPDATE task SET error = ?, claimed_at = NULL, state = 'pending', updated_at = ? WHERE run_id = ? AND task_id = ? AND state IN ('pending','running')",
       error, Date.now(), runId, taskId,
@@ -694,6 +699,7 @@ export class RunCoordinator extends DurableObject<Env> {
       sql.exec("DELETE FROM task WHERE run_id = ?", id);
       sql.exec("DELETE FROM part WHERE run_id = ?", id);
       sql.exec("DELETE FROM reacted WHERE run_id = ?", id);
+      sql.exec("DELETE FROM part_claim WHERE run_id = ?", id);
       sql.exec("UPDATE run SET pruned = 1 WHERE id = ?", id);
     }
     if (old.length > 0) log("runs.pruned", { runs: old.length, olderThanDays: cfg.retentionDays });

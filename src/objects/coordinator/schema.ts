@@ -57,6 +57,9 @@ export const MIGRATIONS = [
      recorded_at INTEGER NOT NULL,
      PRIMARY KEY (run_id, task_id, part));
    CREATE INDEX part_by_time ON part (run_id, recorded_at);
+   -- Claims on the parts of fixed-part tasks (reactions, explicit discovery), whose parts run in parallel.
+   CREATE TABLE part_claim (run_id TEXT NOT NULL, task_id TEXT NOT NULL, part INTEGER NOT NULL, claimed_at INTEGER NOT NULL,
+     PRIMARY KEY (run_id, task_id, part));
    CREATE TABLE reacted (
      run_id TEXT NOT NULL, owner TEXT NOT NULL, repo TEXT NOT NULL, number INTEGER NOT NULL,
      PRIMARY KEY (run_id, owner, repo, number));
