@@ -54,6 +54,17 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  // A free port can be taken by another process between our probe and wrangler's bind: try again with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevStackOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || options.port !== undefined || !String(err).includes("Address already in use")) throw err;
+    }
+  }
+}
+
+async function startDevStackOnce(options: DevStackOptions): Promise<DevStack> {
   const simToken = "sim-token";
   const simulator = await startSimulator({ ...options.sim, port: 0 });
   const adminToken = randomBytes(18).toString("base64url");

@@ -15,7 +15,15 @@ export function estimateRun(sql: SqlStorage, runId: string, cfg: Config): RunEst
     `SELECT COALESCE(SUM(CASE WHEN state IN ('waiting','pending','running') THEN MAX(COALESCE(total_pages, est_pages) - pages, 0) ELSE 0 END), 0) AS remaining,
             COALESCE(SUM(requests), 0) AS done FROM task WHERE run_id = ?`, runId,
   ).one();
-  const remaining = left.remaining;
+  // Reactions wait for their issues listing: each issue with reactions costs at least one request. Extrapolate from
+  // the issues seen so far to the pages of the listing still to come.
+  const reactions = sql.exec<{ n: number }>(
+    `SELECT COALESCE(SUM(CAST((SELECT COUNT(*) FROM reacted r WHERE r.run_id = x.run_id AND r.owner = x.owner AND r.repo = x.repo) AS REAL)
+        * MAX(1.0, CAST(COALESCE(i.total_pages, i.est_pages) AS REAL) / MAX(i.pages, 1))), 0) AS n
+     FROM task x JOIN task i ON i.run_id = x.run_id AND i.owner = x.owner AND i.repo = x.repo AND i.resource = 'issues'
+     WHERE x.run_id = ? AND x.resource = 'reactions' AND x.state = 'waiting'`, runId,
+  ).one().n;
+  const remaining = Math.round(left.remaining + reactions);
   // The rate the fleet reaches when the budget does not hold it back: the busiest minute so far.
   const sampleFrom = Math.max(run.started_at, now - RATE_SAMPLE_MS);
   const recent = sql.exec<{ n: number }>("SELECT COALESCE(SUM(requests), 0) AS n FROM part WHERE run_id = ? AND recorded_at >= ?", runId, sampleFrom).one().n;
