@@ -13,6 +13,7 @@ export const ADMIN_ENDPOINTS = [
   "POST /_sim/reset-stats",
   "POST /_sim/reset-limits",
   "POST /_sim/mutate",
+  "POST /_sim/revoke",
   "GET /_sim/health",
 ];
 
@@ -47,6 +48,11 @@ export async function handleAdmin(sim: GitHubSimulator, req: Request, url: URL):
       case "POST /_sim/reset-limits":
         sim.resetLimits();
         return send(200, sim.stats());
+      case "POST /_sim/revoke": {
+        const { token } = (await readJson(req)) as { token?: unknown };
+        if (typeof token !== "string") throw new TypeError("expected {\"token\": \"…\"}");
+        return send(200, { revoked: sim.revoke(token) });
+      }
       case "POST /_sim/mutate":
         sim.mutate((await readJson(req)) as Mutation);
         return send(200, { ok: true });

@@ -2,7 +2,7 @@
 // (in-flight requests, requests per sliding minute, penalties). Synchronous on purpose: a check and its
 // consumption happen in one step, so concurrent requests can never overdraw the quota.
 
-import type { PrimaryLimit, SecondaryLimits, SimUser } from "./types";
+import type { PrimaryLimit, SecondaryLimits, SimUser, SimWindow } from "./types";
 import type { RateView } from "./http";
 
 export class UserState {
@@ -17,8 +17,15 @@ export class UserState {
   /** Start times (ms) of admitted requests within the last minute; tracked only when maxPerMinute is on. */
   starts: number[] = [];
   penaltyUntil = 0;
-  constructor(readonly user: SimUser) {}
+  /** Penalty episodes imposed (a refusal while a penalty runs does not start a new one). */
+  penalties = 0;
+  /** Closed windows, oldest first (bounded). */
+  closed: SimWindow[] = [];
+  /** @param limit this state's own primary quota (an App installation's), else the configured one. */
+  constructor(readonly user: SimUser, readonly limit?: number) {}
 }
+
+const WINDOW_HISTORY = 200;
 
 export type Admission =
   | { ok: true; counted: boolean; windowSeq: number }
@@ -53,9 +60,44 @@ export class Limiter {
     return this.config().primary.windowSeconds * 1000;
   }
 
+  /** Adds a quota owner whose tokens arrive later (an App installation); see bindToken. */
+  addState(user: SimUser, limit?: number): UserState {
+    const s = new UserState(user, limit);
+    this.states.push(s);
+    return s;
+  }
+
+  bindToken(token: string, s: UserState): void {
+    this.byToken.set(token, s);
+  }
+
+  /** Forgets a token (revoked): it answers 401 from now on. */
+  unbindToken(token: string): boolean {
+    const s = this.byToken.get(token);
+    if (!s) return false;
+    this.byToken.delete(token);
+    const i = s.user.tokens.indexOf(token);
+    if (i >= 0) s.user.tokens.splice(i, 1);
+    return true;
+  }
+
+  limitOf(s: UserState): number {
+    return s.limit ?? this.config().primary.limit;
+  }
+
+  /** The state's windows, closed ones then the open one. */
+  windows(s: UserState): SimWindow[] {
+    this.roll(s, this.now());
+    const out = [...s.closed];
+    if (s.windowStart !== null) out.push({ start: s.windowStart, end: s.windowStart + this.windowMs(), used: s.used, limit: this.limitOf(s), open: true });
+    return out;
+  }
+
   /** Close an expired window (the next counted request opens a new one). */
   private roll(s: UserState, now: number): void {
     if (s.windowStart !== null && now >= s.windowStart + this.windowMs()) {
+      s.closed.push({ start: s.windowStart, end: s.windowStart + this.windowMs(), used: s.used, limit: this.limitOf(s), open: false });
+      if (s.closed.length > WINDOW_HISTORY) s.closed.splice(0, s.closed.length - WINDOW_HISTORY);
       s.windowStart = null;
       s.used = 0;
     }
@@ -71,11 +113,12 @@ export class Limiter {
     s.requests++;
     this.roll(s, now);
     if (now < s.penaltyUntil) return { ok: false, kind: "secondary", retryAfter: Math.ceil((s.penaltyUntil - now) / 1000) };
-    if (counts && s.used >= primary.limit) return { ok: false, kind: "primary" };
+    if (counts && s.used >= (s.limit ?? primary.limit)) return { ok: false, kind: "primary" };
 
     const retryAfter = secondary.retryAfterSeconds ?? 60;
     if (secondary.maxConcurrent && s.inFlight + 1 > secondary.maxConcurrent) {
       s.penaltyUntil = now + retryAfter * 1000;
+      s.penalties++;
       return { ok: false, kind: "secondary", retryAfter };
     }
     if (secondary.maxPerMinute) {
@@ -84,6 +127,7 @@ export class Limiter {
       if (drop > 0) s.starts.splice(0, drop);
       if (s.starts.length + 1 > secondary.maxPerMinute) {
         s.penaltyUntil = now + retryAfter * 1000;
+        s.penalties++;
         return { ok: false, kind: "secondary", retryAfter };
       }
       s.starts.push(now);
@@ -121,7 +165,7 @@ export class Limiter {
     if (s.used < 60) s.used++;
   }
 
-  view(s: UserState, limit = this.config().primary.limit): RateView {
+  view(s: UserState, limit = this.limitOf(s)): RateView {
     const now = this.now();
     this.roll(s, now);
     const start = s.windowStart ?? now;
@@ -142,6 +186,8 @@ export class Limiter {
       s.penaltyUntil = 0;
       s.maxInFlight = s.inFlight;
       s.requests = 0;
+      s.penalties = 0;
+      s.closed = [];
     }
   }
 }

@@ -22,7 +22,8 @@ export interface RouteRequest {
   /** Origin the request came in on: base of every URL in bodies and links. */
   api: string;
   accept: string;
-  viewer: { login: string; id: number };
+  /** The authenticated user, or an App installation (installation tokens see what the installation was granted). */
+  viewer: { login: string; id: number; installationId?: number };
 }
 
 export interface RouteResult {
@@ -90,6 +91,12 @@ export class Router {
       return NOT_FOUND; // malformed %-escape
     }
     const [a, b, c] = parts;
+    const integration = req.viewer.installationId !== undefined;
+    if (a === "installation" && b === "repositories" && parts.length === 2) {
+      if (!integration) return { status: 403, body: errorBody("You must authenticate with an installation access token in order to list repositories for an installation.", DOCS.rest, 403) };
+      return this.installationRepos(req);
+    }
+    if (integration && a === "user") return { status: 403, body: errorBody("Resource not accessible by integration", DOCS.rest, 403) };
     if (a === "user" && parts.length === 1) return ok(viewerJson(this.world, req.viewer.login, req.viewer.id, req.api));
     if (a === "user" && b === "repos" && parts.length === 2) return this.userRepos(req);
     let repo: Repo | undefined;
@@ -178,6 +185,13 @@ export class Router {
     });
     const { slice, link } = paginate(rows, req, "/user/repos");
     return ok(slice.map((r) => repoJson(r, req.api)), link);
+  }
+
+  /** GET /installation/repositories: every repository the installation was granted (all of them here), by full name. */
+  private installationRepos(req: RouteRequest): RouteResult {
+    const rows = this.world.repos.filter((r) => !r.deleted).slice().sort((x, y) => fullName(x).toLowerCase().localeCompare(fullName(y).toLowerCase()) || x.id - y.id);
+    const { slice, link } = paginate(rows, req, "/installation/repositories");
+    return ok({ total_count: rows.length, repository_selection: "all", repositories: slice.map((r) => repoJson(r, req.api)) }, link);
   }
 
   /** Issues and PRs; default state=open, sort=created, direction=desc. */

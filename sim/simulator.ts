@@ -11,6 +11,7 @@ import { Router, type RouteResult } from "./routes";
 import { computeTruth } from "./truth";
 import { applyMutation } from "./mutate";
 import { handleAdmin } from "./admin";
+import { AppRegistry } from "./apps";
 import { hashSeed, mulberry32, rngFor, type Rng } from "./prng";
 import {
   DOCS,
@@ -25,7 +26,7 @@ import {
   sha256Hex,
 } from "./http";
 
-export type { Mutation, SimConfig, SimOptions, SimStats, SimTruth, SimUser } from "./types";
+export type { Mutation, SimApp, SimConfig, SimOptions, SimStats, SimTruth, SimUser } from "./types";
 
 export const DEFAULT_USER: SimUser = { login: "octo-sim", id: 9000001, tokens: ["sim-token"] };
 const DEFAULT_API_VERSIONS = ["2022-11-28", "2026-03-10"];
@@ -47,7 +48,7 @@ interface CachedPage {
 /** Cached pages are dropped wholesale past this many characters (bounded memory under varied queries). */
 const CACHE_CHARS = 128 * 1024 * 1024;
 
-function emptyStats(): Omit<SimStats, "perUser" | "inFlight"> {
+function emptyStats(): Omit<SimStats, "perUser" | "inFlight" | "penalties"> {
   return {
     requests: 0,
     byStatus: {},
@@ -75,6 +76,9 @@ export class GitHubSimulator {
   private readonly world: World;
   private readonly router: Router;
   private readonly limiter: Limiter;
+  private readonly apps: AppRegistry;
+  /** App installation id → its quota state. */
+  private readonly installations = new Map<number, UserState>();
   private readonly now: () => number;
   private readonly apiVersions: Set<string>;
   private readonly seed: number;
@@ -114,6 +118,13 @@ export class GitHubSimulator {
     });
     this.router = new Router(this.world, () => this.settings);
     this.limiter = new Limiter(this.users, () => this.settings, this.now);
+    this.apps = new AppRegistry(opts.apps ?? [], this.now, opts.installationTokenTtlSeconds ?? 3600);
+    for (const app of opts.apps ?? []) {
+      for (const inst of app.installations) {
+        if (this.installations.has(inst.id)) throw new Error(`installation ${inst.id} is listed twice`);
+        this.installations.set(inst.id, this.limiter.addState({ login: `installation-${inst.id}`, id: inst.id, tokens: [] }, inst.limit));
+      }
+    }
     // Faults and latency draw from their own stream: turning faults on never changes the data.
     const faultSeed = opts.faultSeed ?? hashSeed(this.seed, "faults");
     this.faultRng = mulberry32(faultSeed);
@@ -133,8 +144,10 @@ export class GitHubSimulator {
 
   stats(): SimStats {
     const perUser: SimStats["perUser"] = {};
+    let penalties = 0;
     for (const s of this.limiter.states) {
       const v = this.limiter.view(s);
+      penalties += s.penalties;
       perUser[s.user.login] = {
         id: s.user.id,
         limit: v.limit,
@@ -145,11 +158,14 @@ export class GitHubSimulator {
         inFlight: s.inFlight,
         maxInFlight: s.maxInFlight,
         penaltyUntil: s.penaltyUntil > this.now() ? s.penaltyUntil : null,
+        penalties: s.penalties,
+        windows: this.limiter.windows(s),
       };
     }
     const c = this.counters;
     return {
       ...c,
+      penalties,
       byStatus: { ...c.byStatus },
       violations: { ...c.violations },
       rejected: { ...c.rejected },
@@ -169,7 +185,13 @@ export class GitHubSimulator {
     for (const s of this.limiter.states) {
       s.requests = 0;
       s.maxInFlight = s.inFlight;
+      s.penalties = 0;
     }
+  }
+
+  /** Revokes a token (a user's or a minted installation token): it answers 401 from now on. */
+  revoke(token: string): boolean {
+    return this.limiter.unbindToken(token) || this.apps.revoke(token);
   }
 
   /** Forget quota windows and penalties, as if the next request were the first. */
@@ -230,7 +252,11 @@ export class GitHubSimulator {
 
     const authHeader = req.headers.get("authorization");
     const token = parseAuthorization(authHeader);
-    const state = token === null ? undefined : this.limiter.userByToken(token);
+    const appRoute = /^\/app(\/|$)/.test(url.pathname);
+    if (appRoute && token !== null && token.split(".").length === 3) return this.appApi(req, url, token, headers);
+    let state = token === null || appRoute ? undefined : this.limiter.userByToken(token);
+    const installationId = token !== null && !state && !appRoute ? this.apps.tokenInstallation(token)?.installationId : undefined;
+    if (installationId !== undefined) state = this.installations.get(installationId);
     if (!state) {
       this.counters.rejected.auth++;
       this.limiter.spendAnonymous();
@@ -268,7 +294,7 @@ export class GitHubSimulator {
         headers.set("cache-control", "no-cache");
         return this.json(200, body, headers, req);
       }
-      const page = await this.page(req, url, state);
+      const page = await this.page(req, url, state, installationId);
       if (page.result.status === 200 && ifNoneMatchHits(req.headers.get("if-none-match"), page.etag)) {
         this.limiter.refund(state, adm.windowSeq);
         this.counters.notModified++;
@@ -296,7 +322,7 @@ export class GitHubSimulator {
   }
 
   /** Route result for this request, from the page cache when possible; 200s carry a SHA-256 ETag. */
-  private async page(req: Request, url: URL, state: UserState): Promise<CachedPage> {
+  private async page(req: Request, url: URL, state: UserState, installationId?: number): Promise<CachedPage> {
     const accept = req.headers.get("accept") ?? "";
     const star = accept.toLowerCase().includes("star+json") ? "star" : "";
     const key = `${url.origin}|${url.pathname.toLowerCase()}|${url.search}|${star}|${state.user.login}|${req.method === "HEAD" ? "GET" : req.method}`;
@@ -307,7 +333,7 @@ export class GitHubSimulator {
       url,
       api: url.origin,
       accept,
-      viewer: { login: state.user.login, id: state.user.id },
+      viewer: { login: state.user.login, id: state.user.id, installationId },
     });
     const page: CachedPage = { result, etag: result.status === 200 ? `"${await sha256Hex(result.body)}"` : "" };
     if (result.status === 200) {
@@ -316,6 +342,33 @@ export class GitHubSimulator {
       this.cacheChars += result.body.length;
     }
     return page;
+  }
+
+  /** `/app/*` with an App JWT: `POST /app/installations/{id}/access_tokens` mints an installation token; `GET /app`
+   *  describes the App. JWT requests spend no installation's quota (GitHub counts them per App). */
+  private async appApi(req: Request, url: URL, jwt: string, headers: Headers): Promise<Response> {
+    const check = await this.apps.verify(jwt);
+    if (!check.ok) {
+      this.counters.rejected.auth++;
+      return this.json(401, errorBody(check.message, DOCS.rest, 401), headers, req);
+    }
+    const mint = /^\/app\/installations\/(\d+)\/access_tokens\/?$/.exec(url.pathname);
+    if (mint && req.method === "POST") {
+      const found = this.apps.installation(Number(mint[1]));
+      if (!found || found.app.id !== check.app.id) return this.json(404, errorBody("Not Found", DOCS.rest, 404), headers, req);
+      const issued = this.apps.issue(check.app, found.installation.id);
+      const body = JSON.stringify({
+        token: issued.token,
+        expires_at: new Date(issued.expiresAtMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        permissions: { metadata: "read", issues: "read", pull_requests: "read", contents: "read", actions: "read" },
+        repository_selection: "all",
+      });
+      return this.json(201, body, headers, req);
+    }
+    if (url.pathname.replace(/\/+$/, "") === "/app" && req.method === "GET") {
+      return this.json(200, JSON.stringify({ id: check.app.id, slug: `sim-app-${check.app.id}`, client_id: check.app.clientId ?? null, name: `Sim App ${check.app.id}` }), headers, req);
+    }
+    return this.json(404, errorBody("Not Found", DOCS.rest, 404), headers, req);
   }
 
   private refuse(

@@ -26,6 +26,22 @@ export interface SecondaryLimits {
   omitRetryAfter?: boolean;
 }
 
+export interface SimInstallation {
+  id: number;
+  /** The installation's primary quota per window (GitHub: 5,000–12,500/h; default: `primary.limit`). */
+  limit?: number;
+}
+
+export interface SimApp {
+  /** App ID: the JWT's `iss` (a number, or its string form). */
+  id: number;
+  /** Client ID, which GitHub also accepts as `iss`. */
+  clientId?: string;
+  /** The App's public key (SPKI PEM or JWK): JWTs must be signed RS256 with its private key. */
+  publicKey: string | JsonWebKey;
+  installations: SimInstallation[];
+}
+
 export interface SimOptions {
   /** Data seed (default 1). Same seed → byte-identical data. */
   seed?: number;
@@ -53,6 +69,10 @@ export interface SimOptions {
   actionsFilterCap?: number;
   /** Accepted `X-GitHub-Api-Version` values (default ["2022-11-28", "2026-03-10"]). Others → 400. */
   apiVersions?: string[];
+  /** GitHub Apps: JWT-authenticated token minting; each installation has its own quota (default none). */
+  apps?: SimApp[];
+  /** Lifetime of minted installation tokens (default 3600, as GitHub). */
+  installationTokenTtlSeconds?: number;
 }
 
 /** Runtime-changeable subset (POST /_sim/config). */
@@ -73,6 +93,19 @@ export interface SimUserStats {
   maxInFlight: number;
   /** Epoch ms until which the user is refused for a secondary limit, or null. */
   penaltyUntil: number | null;
+  /** Secondary-limit penalties imposed (episodes; each may refuse several requests). */
+  penalties: number;
+  /** Primary windows, oldest first (at most the last 200), the open one last: what each spent. */
+  windows: SimWindow[];
+}
+
+export interface SimWindow {
+  /** Epoch ms of the first counted request (the window's start) and of its end (`x-ratelimit-reset` × 1000). */
+  start: number;
+  end: number;
+  used: number;
+  limit: number;
+  open: boolean;
 }
 
 export interface SimStats {
@@ -84,6 +117,8 @@ export interface SimStats {
   notModified: number;
   faults: number;
   violations: { primary: number; secondary: number; total: number };
+  /** Secondary-limit penalties imposed, all users (episodes; `violations.secondary` counts refused requests). */
+  penalties: number;
   rejected: { userAgent: number; auth: number; apiVersion: number };
   inFlight: number;
   maxInFlight: number;

@@ -4,6 +4,7 @@ import { RESOURCES } from "./lake/schemas";
 import { consumeDeadLetters, consumeFetchBatch, coordinator } from "./queue";
 
 export { RunCoordinator } from "./objects/RunCoordinator";
+export { QuotaRegistry } from "./objects/QuotaRegistry";
 export { TokenBucket } from "./objects/TokenBucket";
 
 export default {

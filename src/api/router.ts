@@ -4,7 +4,7 @@ import { AutoRouter, StatusError, error, json, type IRequest } from "itty-router
 import { isAdmin } from "../auth";
 import { readConfig } from "../config";
 import { dashboardResponse } from "../dashboard/page";
-import { bucketName } from "../github/permits";
+import { rateLimitView } from "../github/pool";
 import { LAKE_PREFIX } from "../lake/keys";
 import { errorText, log } from "../log";
 import { RUN_ID_PATTERN } from "../objects/runId";
@@ -76,10 +76,7 @@ export const router = AutoRouter<IRequest, Args>({
     // A fresh Request: the router hands handlers a proxy, which the DO stub's fetch cannot take.
     return coordinator(env).fetch(new Request(req.url, { method: "GET", headers: req.headers }));
   })
-  .get("/ratelimit", async (_req: IRequest, env: Env) => {
-    const names = [...new Set(await Promise.all(readConfig(env).tokens.map(bucketName)))];
-    return { buckets: await Promise.all(names.map((name) => env.TOKEN_BUCKET.getByName(name).snapshot())) };
-  })
+  .get("/ratelimit", (_req: IRequest, env: Env) => rateLimitView(env)) // buckets per quota identity; tokens only as hashes
   // The lake over HTTP, for operators without R2 credentials (and `npm start`, which exports a run's files).
   .get("/lake", async (req: IRequest, env: Env) => {
     const prefix = typeof req.query.prefix === "string" ? req.query.prefix : `${LAKE_PREFIX}/`;

@@ -1,6 +1,8 @@
-/** GitHub REST client. Responsibilities: take a permit from the rate limiter before EVERY call and hand back what the
- *  response said about the quota; send the headers GitHub requires; retry 5xx, timeouts, network errors and bad bodies
- *  with exponential backoff and jitter; wait out rate-limit answers as the limiter says; follow `Link` pagination. */
+/** GitHub REST client. Responsibilities: take a permit from the rate limiter before EVERY call (the permit may name the
+ *  credential to use: a pool) and hand back what the response said about the quota; send the headers GitHub requires;
+ *  retry 5xx, timeouts, network errors and bad bodies with exponential backoff and jitter; wait out rate-limit answers
+ *  as the limiter says (short waits held, long ones thrown as RateLimitWait); on a 401, let the pool retire the
+ *  credential and go on with another; follow `Link` pagination. */
 import { GitHubError, RateLimitWait } from "./errors";
 import { parseLink } from "./link";
 import { USER_AGENT } from "../version";
@@ -19,18 +21,24 @@ export interface RateObservation {
   kind: "ok" | "secondary" | "primary";
 }
 
-export type PermitGrant = { granted: true; leaseId: string } | { granted: false; retryAfterMs: number; reason: string };
+/** A permit for one request; `token` names the credential to send (a pool), else the client's own token is used. */
+export type PermitGrant = { granted: true; leaseId: string; token?: string } | { granted: false; retryAfterMs: number; reason: string };
 
 export interface Permits {
-  acquire(): Promise<PermitGrant>;
+  /** One permit, held by the limiter for up to `maxWaitMs` until it is free; a refusal says how long to wait. */
+  acquire(maxWaitMs: number): Promise<PermitGrant>;
   release(leaseId: string, observation: RateObservation | null): Promise<void>;
+  /** GitHub answered 401 to this permit's credential (revoked, expired). Called before `release`. True when the
+   *  request may be sent again with another credential. */
+  unauthorized?(leaseId: string): Promise<boolean>;
 }
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface ClientOptions {
   apiUrl: string;
-  token: string;
+  /** The credential, unless each permit names its own. */
+  token?: string;
   permits: Permits;
   fetcher?: Fetcher;
   timeoutMs?: number;
@@ -49,6 +57,8 @@ export interface GitHubPage {
   etag: string | null;
   /** Absolute URL of the next page, or null on the last one. */
   next: string | null;
+  /** Absolute URL of the last page (Link rel="last"), when GitHub gives one: the listing's size, for estimates. */
+  last?: string | null;
 }
 
 /** Counters a caller reports to the RunCoordinator. */
@@ -65,7 +75,9 @@ const MAX_BACKOFF_MS = 20_000;
 
 export class GitHubClient {
   readonly stats: ClientStats = { requests: 0, notModified: 0, retries: 0, rateLimitWaits: 0, waitedMs: 0 };
-  readonly #o: Required<Omit<ClientOptions, "fetcher">> & { fetcher: Fetcher };
+  /** The primary quota as the latest answer reported it (for the run's ETA). */
+  lastQuota: { limit: number; remaining: number; reset: number } | null = null;
+  readonly #o: Required<Omit<ClientOptions, "fetcher" | "token">> & { fetcher: Fetcher; token: string | undefined };
   readonly #origin: string;
 
   constructor(options: ClientOptions) {
@@ -97,7 +109,7 @@ export class GitHubClient {
     const path = new URL(url).pathname;
     let failures = 0;
     for (;;) {
-      const leaseId = await this.#permit();
+      const { leaseId, token } = await this.#permit();
       let observation: RateObservation | null = null;
       let response: Response;
       let text: string;
@@ -106,7 +118,7 @@ export class GitHubClient {
         response = await this.#o.fetcher(url, {
           method: "GET",
           headers: {
-            Authorization: `Bearer ${this.#o.token}`,
+            Authorization: `Bearer ${token}`,
             Accept: opts.accept ?? "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": USER_AGENT,
@@ -117,11 +129,21 @@ export class GitHubClient {
         text = await response.text(); // read inside the timeout: a body can hang too
         observation = observe(response, text);
       } catch (err) {
-        await this.#o.permits.release(leaseId, null);
+        await this.#release(leaseId, null);
         failures = await this.#backoff(failures, path, `network: ${err instanceof Error ? err.message : String(err)}`);
         continue;
       }
-      await this.#o.permits.release(leaseId, observation);
+      if (response.status === 401) {
+        // A revoked or expired credential: a pool retires it and the request goes out again with another one.
+        const retry = (await this.#o.permits.unauthorized?.(leaseId)) ?? false;
+        await this.#release(leaseId, observation);
+        if (retry) continue;
+        throw new GitHubError(401, path, messageOf(text));
+      }
+      await this.#release(leaseId, observation);
+      if (observation.limit !== undefined && observation.remaining !== undefined && observation.reset !== undefined && (observation.resource ?? "core") === "core" && response.status !== 401) {
+        this.lastQuota = { limit: observation.limit, remaining: observation.remaining, reset: observation.reset };
+      }
 
       if (observation.kind !== "ok") {
         this.stats.rateLimitWaits++;
@@ -146,18 +168,48 @@ export class GitHubClient {
         failures = await this.#backoff(failures, path, "unparseable JSON body");
         continue;
       }
-      const next = parseLink(response.headers.get("link")).next;
-      return { status: 200, url, body, etag: response.headers.get("etag"), next: next ? this.resolve(next) : null };
+      const links = parseLink(response.headers.get("link"));
+      return { status: 200, url, body, etag: response.headers.get("etag"), next: links.next ? this.resolve(links.next) : null, last: links.last ?? null };
     }
   }
 
-  async #permit(): Promise<string> {
+  /** A permit, waiting for it as long as `maxHoldMs` allows: the limiter holds the call while the wait is short; a
+   *  longer one is thrown as RateLimitWait so the queue message is handed back. A limiter that cannot be reached (a
+   *  bucket being restarted) is asked again with backoff. */
+  async #permit(): Promise<{ leaseId: string; token: string }> {
+    let unreachable = 0;
     for (;;) {
-      const grant = await this.#o.permits.acquire();
-      if (grant.granted) return grant.leaseId;
+      const started = Date.now();
+      let grant: PermitGrant;
+      try {
+        grant = await this.#o.permits.acquire(this.#o.maxHoldMs);
+      } catch (err) {
+        if (err instanceof RateLimitWait || err instanceof GitHubError) throw err;
+        unreachable = await this.#backoff(unreachable, "(rate limiter)", `unreachable: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      } finally {
+        this.stats.waitedMs += Date.now() - started;
+      }
+      if (grant.granted) {
+        const token = grant.token ?? this.#o.token;
+        if (!token) throw new GitHubError(401, "/", "no GitHub credential configured");
+        return { leaseId: grant.leaseId, token };
+      }
       if (grant.retryAfterMs > this.#o.maxHoldMs) throw new RateLimitWait(Date.now() + grant.retryAfterMs, grant.reason);
       this.stats.waitedMs += grant.retryAfterMs;
       await this.#o.sleep(grant.retryAfterMs);
+    }
+  }
+
+  /** Returns a permit; a failed report is tried once more, then left to the lease's expiry (it never fails a page). */
+  async #release(leaseId: string, observation: RateObservation | null): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.#o.permits.release(leaseId, observation);
+        return;
+      } catch {
+        /* the bucket is restarting: once more */
+      }
     }
   }
 

@@ -13,7 +13,7 @@ import { migrate } from "./migrate";
 
 const MIGRATIONS = [
   `CREATE TABLE credential (
-     hash TEXT PRIMARY KEY,      -- tok:<first 12 hex of SHA-256(token)>
+     hash TEXT PRIMARY KEY,      -- tok:<first 16 hex of SHA-256(token)>
      bucket TEXT,                -- user:<id>, or tok:<hash> when GitHub would not say whose it is
      label TEXT,                 -- the login, for GET /ratelimit
      resolved_at_ms INTEGER NOT NULL,

@@ -123,3 +123,79 @@ describe("observe (classifying GitHub's refusals)", () => {
     expect(observe(res(403, {}, rate), '{"message":"You do not have permission to view the stargazers of this repository"}').kind).toBe("ok");
   });
 });
+
+describe("GitHubClient with a credential pool", () => {
+  it("sends the credential each permit names, and asks the limiter to hold the wait up to maxHoldMs", async ({ expect }) => {
+    const asked: number[] = [];
+    const seen: string[] = [];
+    let n = 0;
+    const permits: Permits = {
+      acquire: async (maxWaitMs) => {
+        asked.push(maxWaitMs);
+        return { granted: true, leaseId: `l${n}`, token: `tok-${n++ % 2}` };
+      },
+      release: async () => {},
+    };
+    const c = new GitHubClient({ apiUrl: "https://api.github.com", permits, maxHoldMs: 12_000, fetcher: async (_u, init) => {
+      seen.push(new Headers(init.headers).get("authorization")!);
+      return ok([]);
+    } });
+    await c.get("/a");
+    await c.get("/b");
+    expect(seen).toEqual(["Bearer tok-0", "Bearer tok-1"]);
+    expect(asked).toEqual([12_000, 12_000]);
+  });
+
+  it("on a 401 lets the pool retire the credential and retries with another; without one it fails for good", async ({ expect }) => {
+    const events: string[] = [];
+    let n = 0;
+    const pool = (others: boolean): Permits => ({
+      acquire: async () => ({ granted: true, leaseId: `l${n}`, token: `tok-${n++}` }),
+      release: async (id, obs) => void events.push(`release ${id} ${obs?.status}`),
+      unauthorized: async (id) => {
+        events.push(`unauthorized ${id}`);
+        return others;
+      },
+    });
+    const answer = async (_u: string, init: RequestInit) =>
+      new Headers(init.headers).get("authorization") === "Bearer tok-0"
+        ? Response.json({ message: "Bad credentials" }, { status: 401 })
+        : ok([{ id: 1 }]);
+    const c = new GitHubClient({ apiUrl: "https://api.github.com", permits: pool(true), fetcher: answer });
+    expect((await c.get("/x")).body).toEqual([{ id: 1 }]);
+    expect(events).toEqual(["unauthorized l0", "release l0 401", "release l1 200"]);
+    n = 0;
+    const alone = new GitHubClient({ apiUrl: "https://api.github.com", permits: pool(false), fetcher: answer });
+    await expect(alone.get("/x")).rejects.toMatchObject({ status: 401, retryable: false });
+  });
+
+  it("asks an unreachable limiter again with backoff (a bucket restarting), then gives up retryably", async ({ expect }) => {
+    let calls = 0;
+    const flaky: Permits = {
+      acquire: async () => {
+        if (++calls <= 2) throw new Error("Durable Object reset because its code was updated");
+        return { granted: true, leaseId: "l" };
+      },
+      release: async () => {},
+    };
+    const { c, sleeps } = client(async () => ok([]), flaky);
+    await c.get("/x");
+    expect(sleeps).toHaveLength(2);
+    const dead: Permits = { acquire: async () => { throw new Error("overloaded"); }, release: async () => {} };
+    await expect(client(async () => ok([]), dead).c.get("/x")).rejects.toMatchObject({ retryable: true });
+  });
+
+  it("never fails a page because a permit's report could not be delivered", async ({ expect }) => {
+    let releases = 0;
+    const lossy: Permits = {
+      acquire: async () => ({ granted: true, leaseId: "l" }),
+      release: async () => {
+        releases++;
+        throw new Error("bucket restarting");
+      },
+    };
+    const { c } = client(async () => ok([{ id: 7 }]), lossy);
+    expect((await c.get("/x")).body).toEqual([{ id: 7 }]);
+    expect(releases).toBe(2); // tried twice; the lease's expiry reclaims the permit
+  });
+});
