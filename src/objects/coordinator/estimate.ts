@@ -5,6 +5,7 @@ import type { Config } from "../../config";
 import type { RunEstimate } from "./types";
 
 const RATE_SAMPLE_MS = 120_000;
+const BURST_MS = 5_000;
 
 export function estimateRun(sql: SqlStorage, runId: string, cfg: Config): RunEstimate {
   const now = Date.now();
@@ -24,15 +25,16 @@ export function estimateRun(sql: SqlStorage, runId: string, cfg: Config): RunEst
      WHERE x.run_id = ? AND x.resource = 'reactions' AND x.state = 'waiting'`, runId,
   ).one().n;
   const remaining = Math.round(left.remaining + reactions);
-  // The rate the fleet reaches when the budget does not hold it back: the busiest minute so far.
+  // The rate the fleet reaches when the budget does not hold it back: the busiest few seconds so far (a quota-bound
+  // fleet spends each new window in a burst; averaging over a minute would count the waits as slowness).
   const sampleFrom = Math.max(run.started_at, now - RATE_SAMPLE_MS);
   const recent = sql.exec<{ n: number }>("SELECT COALESCE(SUM(requests), 0) AS n FROM part WHERE run_id = ? AND recorded_at >= ?", runId, sampleFrom).one().n;
   const peak = sql.exec<{ n: number }>(
-    "SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT SUM(requests) AS n FROM part WHERE run_id = ? GROUP BY recorded_at / 60000)", runId,
+    `SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT SUM(requests) AS n FROM part WHERE run_id = ? GROUP BY recorded_at / ${BURST_MS})`, runId,
   ).one().n;
   const elapsed = Math.max(1, (now - sampleFrom) / 1000);
   const observedRate = recent > 0 ? recent / elapsed : null;
-  const freeRate = Math.max(observedRate ?? 0, now - run.started_at >= 60_000 ? peak / 60 : observedRate ?? 0);
+  const freeRate = Math.max(observedRate ?? 0, now - run.started_at >= BURST_MS ? peak / (BURST_MS / 1000) : 0);
 
   let etaSeconds: number | null = null;
   let quotaBound = false;
