@@ -1,9 +1,17 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects: "workers" runs unit tests inside workerd (the real runtime, bindings from wrangler.toml);
-// "node" runs the simulator's own tests and the end-to-end test, which drives `wrangler dev` and reads
+// Three projects: "workers" runs unit tests inside workerd (the real runtime, bindings from wrangler.toml);
+// "workers-strict" runs whole pipelines inside workerd under strict rate limits (RATE_MAX_CONCURRENT=4, a small
+// reserve); "node" runs the simulator's own tests and the end-to-end test, which drives `wrangler dev` and reads
 // the Parquet files back with DuckDB (a native addon, so it cannot run inside workerd).
+const WORKER_BINDINGS = {
+  ADMIN_TOKEN: "test-admin-token",
+  GITHUB_TOKEN: "test-github-token",
+  GITHUB_API_URL: "https://sim.test",
+  PAGES_PER_PART: "2", // small parts, so continuations are exercised on the simulator's big repository
+};
+
 export default defineConfig({
   test: {
     // The Worker's structured log lines (one JSON object per event) are for `wrangler tail`, not for test output.
@@ -13,17 +21,19 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ADMIN_TOKEN: "test-admin-token",
-                GITHUB_TOKEN: "test-github-token",
-                GITHUB_API_URL: "https://sim.test",
-                PAGES_PER_PART: "2", // small parts, so continuations are exercised on the simulator's big repository
-              },
-            },
+            miniflare: { bindings: WORKER_BINDINGS },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], testTimeout: 120_000 },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/strict/**"], testTimeout: 120_000 },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ...WORKER_BINDINGS, RATE_MAX_CONCURRENT: "4", RATE_RESERVE: "5" } },
+          }),
+        ],
+        test: { name: "workers-strict", include: ["test/strict/**/*.test.ts"], testTimeout: 180_000 },
       },
       {
         test: {

@@ -102,6 +102,11 @@ export class AppRegistry {
     return t;
   }
 
+  /** Live installation tokens (for tests and the admin API). */
+  live(): string[] {
+    return [...this.tokens.keys()].filter((t) => this.tokenInstallation(t) !== undefined);
+  }
+
   revoke(token: string): boolean {
     return this.tokens.delete(token);
   }

@@ -189,6 +189,11 @@ export class GitHubSimulator {
     }
   }
 
+  /** Installation tokens minted and not yet expired. */
+  installationTokens(): string[] {
+    return this.apps.live();
+  }
+
   /** Revokes a token (a user's or a minted installation token): it answers 401 from now on. */
   revoke(token: string): boolean {
     return this.limiter.unbindToken(token) || this.apps.revoke(token);

@@ -90,9 +90,10 @@ async function lookupUser(env: Env, apiUrl: string, token: string, hash: string,
       continue;
     }
     if (response.status === 401) return { hash, retired: true, reason: "401 Bad credentials on GET /user" };
-    if (response.status >= 500 || response.status === 429) {
-      lastError = `HTTP ${response.status}`;
-      await sleep(500 * 2 ** attempt);
+    const obs = observe(response, text);
+    if (response.status >= 500 || obs.kind !== "ok") {
+      lastError = `HTTP ${response.status}${obs.kind !== "ok" ? ` (${obs.kind} rate limit)` : ""}`;
+      await sleep(obs.retryAfterSec !== undefined ? obs.retryAfterSec * 1000 : 500 * 2 ** attempt);
       continue;
     }
     let bucket = hash; // GitHub would not say whose token it is (an installation token, SSO): a bucket of its own
@@ -104,8 +105,7 @@ async function lookupUser(env: Env, apiUrl: string, token: string, hash: string,
         label = typeof body.login === "string" ? body.login : bucket;
       }
     }
-    const obs = observe(response, text);
-    if (obs.kind === "ok") {
+    {
       try {
         await env.TOKEN_BUCKET.getByName(bucket).observe(obs);
       } catch {

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { RateObservation } from "../github/client";
 import { log } from "../log";
-import { PermitLedger, initialState, type Grant, type Headroom, type Journal, type Lease, type LedgerState } from "./ledger";
+import { PermitLedger, initialState, type Grant, type Headroom, type Journal, type Lease, type LedgerState, type WindowRecord } from "./ledger";
 import { migrate } from "./migrate";
 
 /** One per quota identity (`getByName("user:<id>")`, `"app:<installationId>"`; never a raw token). Responsibilities:
@@ -99,6 +99,8 @@ export interface BucketSnapshot {
   penalties: number;
   unused: number;
   expired: number;
+  /** The last primary windows, oldest first: used, granted, and whether the fleet waited for the reset (quota-bound). */
+  windows: Array<Omit<WindowRecord, "resetAtMs"> & { resetAt: string | null }>;
 }
 
 export class TokenBucket extends DurableObject<Env> {
@@ -188,6 +190,7 @@ export class TokenBucket extends DurableObject<Env> {
       penalties: s.penaltiesTotal,
       unused: s.unusedTotal,
       expired: s.expiredTotal,
+      windows: s.windows.map(({ resetAtMs, ...w }) => ({ resetAt: resetAtMs > 0 ? new Date(resetAtMs).toISOString() : null, ...w })),
     };
   }
 

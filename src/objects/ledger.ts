@@ -22,8 +22,12 @@ export interface Limits {
 }
 
 export const MINUTE_MS = 60_000;
-/** Starts are counted in slots of this size; a start counts until its slot's end + 60 s (never less than a minute). */
+/** Starts are counted in slots of this size; a start counts for a minute (+ STARTS_MARGIN_MS) from its slot's end. */
 export const SLOT_MS = 100;
+/** GitHub counts a request when it arrives, a little after we grant it, and not always equally late: a start stays in
+ *  our sliding minute this much longer, so GitHub's minute never holds more than ours. */
+export const STARTS_MARGIN_MS = 1_000;
+const STARTS_WINDOW_MS = MINUTE_MS + STARTS_MARGIN_MS;
 /** A permit not returned within this time (a crashed or evicted isolate) is reclaimed. Longer than the client timeout. */
 export const LEASE_TTL_MS = 90_000;
 /** After `x-ratelimit-reset`, wait this much more before trusting the new window (clock skew with GitHub). */
@@ -65,16 +69,39 @@ export interface LedgerState {
   adjustedAtMs: number;
   /** Slow start: while > 0, at most this many in flight; grows by one per good answer. 0 = off. */
   ramp: number;
-  /** Deepest in-flight level and busiest minute that got good answers since the last decrease. */
+  /** Deepest in-flight level that got a good answer since the last decrease (weak evidence: GitHub may have counted
+   *  fewer, as answers reach us after GitHub is done), and the busiest minute that did (strong: we count starts at least
+   *  as GitHub does). */
   okDepth: number;
   okMinute: number;
+  /** Starts in the minute when the latest penalty's request was granted: a rate limit refuses at the same count again. */
+  lastPenaltyMinute: number;
   grantedTotal: number;
   refusedTotal: number;
   penaltiesTotal: number;
   waitsTotal: number;
   unusedTotal: number;
   expiredTotal: number;
+  /** Permits granted in the current window, and whether a caller had to wait because its budget was spent. */
+  windowGranted: number;
+  windowExhausted: boolean;
+  /** The last windows, oldest first: what each spent and whether the fleet was bound by it. */
+  windows: WindowRecord[];
 }
+
+export interface WindowRecord {
+  /** `x-ratelimit-reset` × 1000 (0 when GitHub never said). */
+  resetAtMs: number;
+  limit: number | null;
+  /** Highest `x-ratelimit-used` reported in it (our permits and anyone else's). */
+  used: number;
+  granted: number;
+  /** A caller waited for the window to reset: the fleet was bound by the primary quota. */
+  exhausted: boolean;
+}
+
+const WINDOW_HISTORY = 24;
+const PRIMARY_SPENT = "primary budget spent (reserve kept)";
 
 export interface Lease {
   id: string;
@@ -154,12 +181,16 @@ export function initialState(): LedgerState {
     ramp: 1, // a new bucket starts slowly too: it does not know the limits GitHub does not announce
     okDepth: 0,
     okMinute: 0,
+    lastPenaltyMinute: 0,
     grantedTotal: 0,
     refusedTotal: 0,
     penaltiesTotal: 0,
     waitsTotal: 0,
     unusedTotal: 0,
     expiredTotal: 0,
+    windowGranted: 0,
+    windowExhausted: false,
+    windows: [],
   };
 }
 
@@ -230,6 +261,7 @@ export class PermitLedger {
       }
     }
     const block = this.#block(now) ?? { reason: "queued behind earlier waiters", untilMs: null, soft: true };
+    if (block.reason === PRIMARY_SPENT) this.state.windowExhausted = true;
     const longWait = block.untilMs !== null && !block.soft && block.untilMs - now > maxWaitMs;
     if (maxWaitMs <= 0 || longWait) {
       settle(this.#refusal(block, now));
@@ -254,6 +286,10 @@ export class PermitLedger {
     }
     if (this.#queue.length === 0) return;
     const block = this.#block(now) ?? { reason: "queued behind earlier waiters", untilMs: null, soft: true };
+    if (block.reason === PRIMARY_SPENT && !this.state.windowExhausted) {
+      this.state.windowExhausted = true;
+      this.journal.saveState(this.state);
+    }
     const kept: Waiter[] = [];
     for (const w of this.#queue) {
       const tooLong = block.untilMs !== null && !block.soft && block.untilMs > w.deadlineMs;
@@ -354,6 +390,7 @@ export class PermitLedger {
     // The window GitHub told us about has ended: the full limit is back (GitHub opens the next window on first use).
     // Permits still out may land in the new window: count them against it until GitHub reports.
     if (s.resetAtMs > 0 && now >= s.resetAtMs + RESET_MARGIN_MS && s.quotaLimit !== null) {
+      this.#closeWindow();
       s.remaining = s.quotaLimit - this.#leases.size;
       s.maxUsed = 0;
       s.resetAtMs = 0;
@@ -364,7 +401,7 @@ export class PermitLedger {
   }
 
   #pruneStarts(now: number): void {
-    const firstLive = Math.floor((now - MINUTE_MS) / SLOT_MS); // a slot s counts while now < (s + 1) * SLOT + MINUTE
+    const firstLive = Math.floor((now - STARTS_WINDOW_MS) / SLOT_MS); // slot s counts while now < (s + 1) * SLOT + window
     let pruned = false;
     for (const [slot, count] of this.#starts) {
       if (slot >= firstLive) break;
@@ -381,7 +418,7 @@ export class PermitLedger {
     if (s.penaltyUntilMs > now) return { reason: `penalty: ${s.penaltyReason ?? "rate limited"}`, untilMs: s.penaltyUntilMs, soft: false };
     if (s.remaining !== null && s.remaining - this.limits.reserve < 1) {
       const until = s.resetAtMs > 0 ? s.resetAtMs + RESET_MARGIN_MS : null;
-      return { reason: "primary budget spent (reserve kept)", untilMs: until ?? now + MINUTE_MS, soft: this.#leases.size > 0 || until === null };
+      return { reason: PRIMARY_SPENT, untilMs: until ?? now + MINUTE_MS, soft: this.#leases.size > 0 || until === null };
     }
     if (this.#leases.size >= this.concurrencyCap()) {
       let until = Infinity;
@@ -390,7 +427,7 @@ export class PermitLedger {
     }
     if (this.#startCount >= this.perMinuteCap()) {
       const oldest = this.#starts.keys().next().value as number;
-      return { reason: "per-minute cap", untilMs: (oldest + 1) * SLOT_MS + MINUTE_MS, soft: false };
+      return { reason: "per-minute cap", untilMs: (oldest + 1) * SLOT_MS + STARTS_WINDOW_MS, soft: false };
     }
     return null;
   }
@@ -429,6 +466,7 @@ export class PermitLedger {
     this.journal.addStarts(slot, k);
     if (s.remaining !== null) s.remaining -= k;
     s.grantedTotal += k;
+    s.windowGranted += k;
     this.journal.saveState(s);
     return ids;
   }
@@ -445,6 +483,7 @@ export class PermitLedger {
     const sameWindow = s.resetAtMs !== 0 && Math.abs(resetMs - s.resetAtMs) < 1_500;
     if (sameWindow && used < s.maxUsed) return;
     if (!sameWindow && s.resetAtMs !== 0 && resetMs < s.resetAtMs) return;
+    if (!sameWindow && s.resetAtMs !== 0) this.#closeWindow(); // a newer window began before we rolled ours
     s.quotaLimit = obs.limit;
     s.remaining = obs.remaining - this.#leases.size;
     s.maxUsed = used;
@@ -453,6 +492,15 @@ export class PermitLedger {
 
   /** A good answer: evidence that its depth and minute are safe, and a step of the slow start — unless the permit went
    *  out before the latest penalty (its answer says nothing about the levels since). */
+  /** Files the window that ended in the history (what GET /ratelimit shows, and what utilization is measured on). */
+  #closeWindow(): void {
+    const s = this.state;
+    s.windows.push({ resetAtMs: s.resetAtMs, limit: s.quotaLimit, used: s.maxUsed, granted: s.windowGranted, exhausted: s.windowExhausted });
+    if (s.windows.length > WINDOW_HISTORY) s.windows.splice(0, s.windows.length - WINDOW_HISTORY);
+    s.windowGranted = 0;
+    s.windowExhausted = false;
+  }
+
   #succeeded(lease: Lease | undefined): void {
     const s = this.state;
     if (lease && lease.grantedAtMs <= s.penaltyStartMs) return;
@@ -505,26 +553,32 @@ export class PermitLedger {
     };
   }
 
-  /** Multiplicative decrease of the cap the refused request exceeded. A concurrency limit is the suspect when the
-   *  request went out deeper than any that came back fine (and deeper than one); otherwise the rate is. The level that
-   *  failed bounds the new cap: GitHub counted at most as many as we had out, so its limit is below that. */
+  /** Multiplicative decrease of the cap the refused request exceeded, between two bounds: never above the level that
+   *  failed (GitHub counted at most as many as we had out, so its limit is below that) and never below the deepest level
+   *  that has just worked. GitHub does not say which limit it was. The rate is the suspect when a lone request was
+   *  refused, or when the refusal came at about the same count of starts in the minute as the previous one (a rate limit
+   *  refuses at its threshold every time; under a concurrency limit that count keeps growing) and above any count that
+   *  worked; otherwise concurrency is. */
   #decrease(lease: Lease | undefined, now: number): void {
     const s = this.state;
     const depth = lease?.depth ?? this.#leases.size + 1;
     const minute = lease?.minute ?? this.#startCount;
     const conc = Math.min(this.limits.maxConcurrent, s.learnedConcurrency ?? Infinity);
     const rate = Math.min(this.limits.maxPerMinute, s.learnedPerMinute ?? Infinity);
-    if (depth >= 2 && depth > s.okDepth) {
-      s.learnedConcurrency = Math.max(1, Math.min(conc * DECREASE_FACTOR, depth - 1));
+    const sameCount = s.lastPenaltyMinute > 0 && Math.abs(minute - s.lastPenaltyMinute) <= Math.max(2, 0.1 * s.lastPenaltyMinute);
+    const rateSuspect = depth < 2 || (sameCount && minute > s.okMinute);
+    if (!rateSuspect) {
+      s.learnedConcurrency = Math.max(1, Math.min(depth - 1, Math.max(Math.floor(conc * DECREASE_FACTOR), s.okDepth)));
       s.failedConcurrency = s.failedConcurrency > 0 ? Math.min(s.failedConcurrency, depth) : depth;
     } else {
-      s.learnedPerMinute = Math.max(1, Math.min(rate * DECREASE_FACTOR, Math.max(1, minute - 1)));
+      s.learnedPerMinute = Math.max(1, Math.min(minute - 1, Math.max(Math.floor(rate * DECREASE_FACTOR), s.okMinute)));
       s.failedPerMinute = s.failedPerMinute > 0 ? Math.min(s.failedPerMinute, minute) : minute;
+      s.okMinute = Math.min(s.okMinute, s.learnedPerMinute);
     }
+    s.lastPenaltyMinute = minute;
     s.failedAtMs = now;
     s.adjustedAtMs = now;
     s.okDepth = 0;
-    s.okMinute = 0;
   }
 
   /** Additive increase after a quiet period: one in flight more, 5% of the configured rate more; never back to a level

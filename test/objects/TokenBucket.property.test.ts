@@ -23,6 +23,9 @@ interface Scenario {
   secondaryRate: number;
   retryAfterSec: number;
   acquirers: Acquirer[];
+  /** Limits GitHub does not announce: requests in flight, requests arriving per sliding minute (0 = none). */
+  ghConcurrency?: number;
+  ghPerMinute?: number;
 }
 
 const scenario = (opts: { secondary: boolean }) => fc.record({
@@ -49,6 +52,8 @@ interface Outcome {
   penalties: Array<{ fromMs: number; untilMs: number }>;
   unserved: number;
   maxUsedInWindow: number;
+  githubPenalties?: number;
+  learned?: { concurrency: number; perMinute: number; state: PermitLedger["state"] };
 }
 
 /** Runs a scenario to the end: every acquirer asks (and asks again after a refusal) until it holds a permit whose
@@ -62,7 +67,7 @@ function simulate(s: Scenario): Outcome {
     events.push({ at: time, seq: seq++, run });
   };
   // GitHub: a fixed window opened by the first counted request; secondary penalties refuse everything until they end.
-  const gh = { windowStart: null as number | null, used: 0, penaltyUntil: 0, inFlight: 0 };
+  const gh = { windowStart: null as number | null, used: 0, penaltyUntil: 0, inFlight: 0, starts: [] as number[], penalties: 0 };
   let rng = 0x9e3779b9 ^ s.acquirers.length;
   const random = () => {
     rng = (Math.imul(rng ^ (rng >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
@@ -78,8 +83,13 @@ function simulate(s: Scenario): Outcome {
     }
     let kind: RateObservation["kind"] = "ok";
     let status = 200;
-    if (now < gh.penaltyUntil || random() < s.secondaryRate) {
-      if (now >= gh.penaltyUntil) gh.penaltyUntil = now + s.retryAfterSec * 1000;
+    while (gh.starts.length > 0 && gh.starts[0]! <= now - MINUTE_MS) gh.starts.shift();
+    const overLimit = (s.ghConcurrency && gh.inFlight + 1 > s.ghConcurrency) || (s.ghPerMinute && gh.starts.length + 1 > s.ghPerMinute);
+    if (now < gh.penaltyUntil || overLimit || random() < s.secondaryRate) {
+      if (now >= gh.penaltyUntil) {
+        gh.penaltyUntil = now + s.retryAfterSec * 1000;
+        gh.penalties++;
+      }
       kind = "secondary";
       status = 403;
       out.violations++;
@@ -90,6 +100,7 @@ function simulate(s: Scenario): Outcome {
     } else {
       gh.windowStart ??= now;
       gh.used++;
+      gh.starts.push(now);
       out.maxUsedInWindow = Math.max(out.maxUsedInWindow, gh.used);
     }
     const start = gh.windowStart ?? now;
@@ -147,6 +158,8 @@ function simulate(s: Scenario): Outcome {
     if (++steps > 2_000_000) throw new Error("simulation does not end");
   }
   out.unserved = s.acquirers.length - done.size;
+  out.githubPenalties = gh.penalties;
+  out.learned = { concurrency: ledger.concurrencyCap(), perMinute: ledger.perMinuteCap(), state: ledger.state };
   return out;
 }
 
@@ -178,5 +191,30 @@ describe("TokenBucket ledger (property, virtual time)", () => {
       if (o.maxInFlight > s.maxConcurrent) return false;
       return o.grants.every((g) => !o.penalties.some((p) => g.atMs >= p.fromMs && g.atMs < p.untilMs));
     }), { numRuns: 40 });
+  });
+
+  const steady = (count: number, everyMs: number, holdMs: number): Acquirer[] =>
+    Array.from({ length: count }, (_, i) => ({ arriveMs: i * everyMs, n: 1, holdMs: [holdMs] }));
+
+  it("learns an undisclosed concurrency limit (2, configured 8) in at most 3 penalties, then keeps to it", ({ expect }) => {
+    const o = simulate({
+      maxConcurrent: 8, maxPerMinute: 600, reserve: 0, quota: 5000, windowMs: 60 * MINUTE_MS, secondaryRate: 0, retryAfterSec: 60,
+      ghConcurrency: 2, acquirers: steady(600, 20, 400),
+    });
+    expect(o.unserved).toBe(0);
+    expect(o.githubPenalties).toBeLessThanOrEqual(3);
+    expect(o.learned!.state.learnedConcurrency).toBe(2);
+    expect(o.learned!.perMinute).toBe(600); // the rate was never blamed
+  });
+
+  it("learns an undisclosed per-minute limit (100, configured 600) in at most 3 penalties, then keeps to it", ({ expect }) => {
+    const o = simulate({
+      maxConcurrent: 8, maxPerMinute: 600, reserve: 0, quota: 5000, windowMs: 60 * MINUTE_MS, secondaryRate: 0, retryAfterSec: 60,
+      ghPerMinute: 100, acquirers: steady(600, 100, 300),
+    });
+    expect(o.unserved).toBe(0);
+    expect(o.githubPenalties).toBeLessThanOrEqual(3);
+    expect(o.learned!.perMinute).toBeLessThanOrEqual(100);
+    expect(o.learned!.perMinute).toBeGreaterThanOrEqual(90);
   });
 });

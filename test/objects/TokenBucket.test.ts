@@ -296,6 +296,6 @@ describe("TokenBucket", () => {
     await evictDurableObject(bucket);
     const refused = await bucket.acquire();
     expect(refused).toMatchObject({ granted: false, reason: "per-minute cap" });
-    if (!refused.granted) expect(refused.retryAfterMs).toBeLessThanOrEqual(31_000);
+    if (!refused.granted) expect(refused.retryAfterMs).toBeLessThanOrEqual(32_000);
   });
 });
