@@ -1,0 +1,43 @@
+/** The chaos suite, small enough for `npm test`: one whole run under every GitHub and platform fault at once (see
+ *  test/chaos/harness.ts and sim/chaos.ts), against the simulator's default world. `npm run chaos` runs the same at
+ *  full scale and prints the table RELIABILITY.md records. */
+import { describe, it } from "vitest";
+import { runChaos, type ChaosReport } from "./chaos/harness";
+import { formatTable } from "./chaos/table";
+
+describe("chaos: a run under every fault at once", () => {
+  it("lands every row of the ground truth exactly once, with exact counters and no limit violated", async ({ expect }) => {
+    const report: ChaosReport = await runChaos({
+      label: "npm test",
+      seed: 3,
+      sim: { repos: 6, latencyMs: [0, 4], secondary: { maxConcurrent: 8, maxPerMinute: 900, retryAfterSeconds: 60 } },
+      github: (t, victim) => ({
+        seed: 3,
+        serverErrorRate: 0.1,
+        resetRate: 0.02,
+        truncateRate: 0.02,
+        nonJsonRate: 0.02,
+        hangAt: [75],
+        quietFirst: 6,
+        // Bursts land on C and D only: a secondary-limit answer teaches a bucket a lower rate for half an hour
+        // (RELIABILITY.md), and this run must end in seconds. A is revoked while busy; B loses one of its two tokens.
+        secondaryBursts: [
+          { atRequest: 30, length: 2, retryAfterSeconds: 1, token: t.d },
+          { atRequest: 45, length: 1, retryAfterSeconds: null, status: 429, token: t.c },
+        ],
+        deleteRepo: { repo: victim, afterRequests: 3 },
+        revoke: [{ token: t.a, atRequest: 60 }, { token: t.b2, atRequest: 110 }],
+      }),
+      platform: {
+        consumers: 3, batchSize: 10, maxRetries: 5,
+        duplicateRate: 0.1, redeliverRate: 0.05, crashRate: 0.15, crashWithin: 25,
+        reportFailRate: 0.03, reportAnswerLostRate: 0.03, claimFailRate: 0.02,
+        r2FailRate: 0.03, r2FailAfterWriteRate: 0.02, manifestFailRate: 0.5, queueSendFailRate: 0.02,
+        coordinatorRestartEvery: 5, bucketRestartEvery: 4, registryRestartEvery: 7, retryDelayScale: 0.02,
+      },
+      timeoutMs: 150_000,
+    });
+    expect(report.checks.filter((c) => !c.ok), formatTable(report)).toEqual([]);
+    expect(report.run.status).toBe("completed_with_errors");
+  }, 200_000);
+});
