@@ -51,6 +51,9 @@ const MIGRATIONS = [
 
 /** Refusals that ask for at least this long are logged (shorter ones are ordinary pacing). */
 const LOG_WAIT_FROM_MS = 1_000;
+/** A release that only brings good news (a slot freed, a higher budget, counters) is written at most this much later:
+ *  its answer then need not wait for a storage commit. Losing it in a crash only under-grants (a lease that expires). */
+const DEFERRED_WRITE_MS = 250;
 
 export interface AcquireRequest {
   /** Permits wanted (a batch): the answer grants between 1 and n. Default 1. */
@@ -106,7 +109,11 @@ export interface BucketSnapshot {
 export class TokenBucket extends DurableObject<Env> {
   #ledger!: PermitLedger;
   #dirty = false;
+  /** Lease deletions not yet written, and how many statements this event has already written. */
+  #pendingDeletes: string[] = [];
+  #writes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #deferred: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -119,10 +126,9 @@ export class TokenBucket extends DurableObject<Env> {
   /** RPC. Up to `n` permits now; or, held first come first served for up to `maxWaitMs`, as soon as they are free;
    *  or a refusal with how long to wait. Never throws for a refusal. */
   async acquire(request: AcquireRequest = {}): Promise<Grant> {
-    const answer = new Promise<Grant>((settle) => {
+    const grant = await new Promise<Grant>((settle) => {
       this.#run(() => this.#ledger.acquire(request.n ?? 1, Math.max(0, request.maxWaitMs ?? 0), settle));
     });
-    const grant = await answer;
     if (!grant.granted && grant.retryAfterMs >= LOG_WAIT_FROM_MS) {
       log("ratelimit.wait", { bucket: this.#name, reason: grant.reason, waitMs: grant.retryAfterMs });
     }
@@ -133,6 +139,7 @@ export class TokenBucket extends DurableObject<Env> {
    *  with `unused`, permits that were never used (their budget is refunded). Answers the bucket's headroom. */
   async release(leaseIds: string | string[], observation: RateObservation | null, options: { unused?: boolean } = {}): Promise<ReleaseAnswer> {
     const ids = Array.isArray(leaseIds) ? leaseIds : [leaseIds];
+    const before = this.#safetyKey();
     this.#run(() => {
       for (const id of ids) {
         if (options.unused) {
@@ -151,7 +158,7 @@ export class TokenBucket extends DurableObject<Env> {
           }, "warn");
         }
       }
-    });
+    }, () => !options.unused && this.#safetyKey() === before);
     return { headroom: this.#ledger.headroom() };
   }
 
@@ -199,12 +206,27 @@ export class TokenBucket extends DurableObject<Env> {
   }
 
   /** Runs a ledger step, serves waiters it may have unblocked, writes what changed, and re-arms the timer. Synchronous:
-   *  no other event can interleave (the input gate), so each grant is atomic. */
-  #run(step: () => void): void {
+   *  no other event can interleave (the input gate), so each grant is atomic. `deferrable` says whether what changed may
+   *  be written a little later (only when nothing else was written in this event: otherwise the commit is paid anyway). */
+  #run(step: () => void, deferrable?: () => boolean): void {
+    this.#writes = 0;
     step();
     this.#ledger.pump();
-    this.#flush();
+    if (this.#writes === 0 && deferrable?.()) {
+      this.#deferred ??= setTimeout(() => {
+        this.#deferred = undefined;
+        this.#flush();
+      }, DEFERRED_WRITE_MS);
+    } else {
+      this.#flush();
+    }
     this.#arm();
+  }
+
+  /** What must be durable before an answer leaves: a lower budget, another window, a penalty, lower learned caps. */
+  #safetyKey(): string {
+    const s = this.#ledger.state;
+    return `${s.remaining}|${s.quotaLimit}|${s.resetAtMs}|${s.penaltyUntilMs}|${s.strikes}|${s.learnedConcurrency}|${s.learnedPerMinute}`;
   }
 
   #arm(): void {
@@ -219,6 +241,9 @@ export class TokenBucket extends DurableObject<Env> {
   }
 
   #flush(): void {
+    if (this.#deferred !== undefined) clearTimeout(this.#deferred);
+    this.#deferred = undefined;
+    for (const id of this.#pendingDeletes.splice(0)) this.ctx.storage.sql.exec("DELETE FROM lease WHERE id = ?", id);
     if (!this.#dirty) return;
     this.#dirty = false;
     this.ctx.storage.sql.exec("UPDATE ledger SET state = ? WHERE id = 1", JSON.stringify(this.#ledger.state));
@@ -227,15 +252,19 @@ export class TokenBucket extends DurableObject<Env> {
   #load(): PermitLedger {
     const sql = this.ctx.storage.sql;
     const cfg = readConfig(this.env);
+    const write = (query: string, ...bindings: SqlStorageValue[]) => {
+      this.#writes++;
+      sql.exec(query, ...bindings);
+    };
     const journal: Journal = {
       saveState: () => void (this.#dirty = true),
       addLease: (l: Lease) =>
-        void sql.exec("INSERT INTO lease (id, granted_at_ms, expires_at_ms, depth, minute, slot) VALUES (?, ?, ?, ?, ?, ?)",
+        write("INSERT INTO lease (id, granted_at_ms, expires_at_ms, depth, minute, slot) VALUES (?, ?, ?, ?, ?, ?)",
           l.id, l.grantedAtMs, l.expiresAtMs, l.depth, l.minute, l.slot),
-      deleteLease: (id) => void sql.exec("DELETE FROM lease WHERE id = ?", id),
+      deleteLease: (id) => void this.#pendingDeletes.push(id), // written with the next state write (a stale lease only under-grants)
       addStarts: (slot, delta) =>
-        void sql.exec("INSERT INTO start_slot (slot, n) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET n = n + excluded.n", slot, delta),
-      pruneStarts: (below) => void sql.exec("DELETE FROM start_slot WHERE slot < ?", below),
+        write("INSERT INTO start_slot (slot, n) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET n = n + excluded.n", slot, delta),
+      pruneStarts: (below) => write("DELETE FROM start_slot WHERE slot < ?", below),
     };
     const row = sql.exec<{ state: string }>("SELECT state FROM ledger WHERE id = 1").toArray()[0];
     const limits = { maxConcurrent: cfg.rateMaxConcurrent, maxPerMinute: cfg.rateMaxPerMinute, reserve: cfg.rateReserve };
