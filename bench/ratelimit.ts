@@ -69,7 +69,7 @@ async function fleetVersusOctokit(): Promise<string[]> {
   const pagesTotal = reference.requests;
 
   process.stderr.write("(a) TokenBucket fleet: the Worker under wrangler dev …\n");
-  const stack = await startDevStack({ sim, vars: { RATE_MAX_CONCURRENT: "8", RATE_RESERVE: String(reserve), FETCH_CONCURRENCY: String(fetchers) } });
+  const stack = await startDevStack({ sim, verbose: process.env.BENCH_VERBOSE === "1", vars: { RATE_MAX_CONCURRENT: "8", RATE_RESERVE: String(reserve), FETCH_CONCURRENCY: String(fetchers) } });
   let bucket: { seconds: number; status: RunStatus; stats: SimStats; view: RateLimitView };
   try {
     const { status, seconds } = await runToEnd(stack);
