@@ -14,8 +14,17 @@ import { parseRunRequest, readJsonBody } from "./validate";
 
 type Args = [Env, ExecutionContext];
 
+/** A path parameter, percent-decoded; a malformed escape (`%E0%A4%A`) is a 404, never a URIError (a 500). */
+function pathParam(req: IRequest, name: string, what: string): string {
+  try {
+    return decodeURIComponent(req.params[name] ?? "");
+  } catch {
+    throw new StatusError(404, `${what} not found: the path has a malformed %-escape`);
+  }
+}
+
 function runIdParam(req: IRequest): string {
-  const runId = decodeURIComponent(req.params.runId ?? "");
+  const runId = pathParam(req, "runId", "run");
   if (!RUN_ID_PATTERN.test(runId)) throw new StatusError(404, `run ${JSON.stringify(runId.slice(0, 80))} not found`);
   return runId;
 }
@@ -89,8 +98,9 @@ export const router = AutoRouter<IRequest, Args>({
     };
   })
   .get("/lake/:key+", async (req: IRequest, env: Env) => {
-    const key = decodeURIComponent(req.params.key ?? "");
-    if (!key.startsWith(`${LAKE_PREFIX}/`) || key.split("/").includes("..")) throw new StatusError(404, "no such object");
+    const key = pathParam(req, "key", "object");
+    // R2 keys are at most 1,024 bytes: a longer one cannot exist (and R2 would throw, not answer null).
+    if (!key.startsWith(`${LAKE_PREFIX}/`) || key.split("/").includes("..") || new TextEncoder().encode(key).byteLength > 1024) throw new StatusError(404, "no such object");
     const object = await env.LAKE.get(key);
     if (!object) throw new StatusError(404, "no such object");
     const headers = new Headers();
