@@ -138,7 +138,7 @@ export class GitHubClient {
         const retry = (await this.#o.permits.unauthorized?.(leaseId)) ?? false;
         await this.#release(leaseId, observation);
         if (retry) continue;
-        throw new GitHubError(401, path, messageOf(text));
+        throw new GitHubError(401, path, messageOf(text, token));
       }
       await this.#release(leaseId, observation);
       if (observation.limit !== undefined && observation.remaining !== undefined && observation.reset !== undefined && (observation.resource ?? "core") === "core" && response.status !== 401) {
@@ -158,7 +158,7 @@ export class GitHubClient {
         continue;
       }
       if (response.status < 200 || response.status >= 300) {
-        throw new GitHubError(response.status, path, messageOf(text));
+        throw new GitHubError(response.status, path, messageOf(text, token));
       }
       let body: unknown;
       try {
@@ -230,14 +230,17 @@ function num(value: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function messageOf(text: string): string {
+/** The message of an error answer. With `secret` (the credential the request carried), every copy of it is blanked:
+ *  an upstream that echoes request headers (a proxy's error page) must not put the token in logs, errors or the API. */
+function messageOf(text: string, secret?: string): string {
+  const clean = (m: string) => (secret ? m.replaceAll(secret, "[redacted]") : m);
   try {
     const body = JSON.parse(text) as { message?: unknown };
-    if (typeof body?.message === "string") return body.message;
+    if (typeof body?.message === "string") return clean(body.message);
   } catch {
     /* not JSON: fall through */
   }
-  return text.replace(/\s+/g, " ").slice(0, 200);
+  return clean(text).replace(/\s+/g, " ").slice(0, 200);
 }
 
 /** Reads GitHub's rate-limit headers and classifies a refusal as GitHub documents it:
