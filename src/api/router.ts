@@ -10,6 +10,7 @@ import { errorText, log } from "../log";
 import { RUN_ID_PATTERN } from "../objects/runId";
 import { coordinator } from "../queue";
 import { VERSION } from "../version";
+import { preflight, withCors } from "./cors";
 import { parseRunRequest, readJsonBody } from "./validate";
 
 type Args = [Env, ExecutionContext];
@@ -31,6 +32,7 @@ function runIdParam(req: IRequest): string {
 
 export const router = AutoRouter<IRequest, Args>({
   before: [
+    (req: IRequest, env: Env) => preflight(req as unknown as Request, env), // CORS: closed unless CORS_ORIGINS names the origin
     async (req: IRequest, env: Env) => {
       const path = new URL(req.url).pathname;
       if (path === "/health" || (path === "/" && req.method === "GET")) return; // the dashboard page asks for the token itself
@@ -46,6 +48,7 @@ export const router = AutoRouter<IRequest, Args>({
     log("api.error", { method: req.method, path: new URL(req.url).pathname, error: errorText(err) }, "error");
     return error(500, "internal error (logged)");
   },
+  finally: [(res: Response, req: IRequest, env: Env) => withCors(res, req as unknown as Request, env)],
 })
   .get("/health", () => ({ ok: true, service: "github-lake", version: VERSION }))
   .get("/", () => dashboardResponse())

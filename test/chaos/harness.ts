@@ -76,10 +76,14 @@ export interface ChaosRunOptions {
   github: (t: Tokens, victim: string) => ChaosOptions;
   platform: PlatformFaults;
   timeoutMs: number;
+  /** The pool's tokens (default: fresh ones). */
+  tokens?: Tokens;
   /** Print progress every 5 s. */
   trace?: boolean;
-  /** Extra work while the run goes (e.g. capture WebSocket messages). */
+  /** Extra work while the run goes (e.g. capture WebSocket messages), and once it has ended (faults off, the pool's
+   *  tokens still configured). */
   onRunStarted?: (runId: string) => Promise<void> | void;
+  onRunEnded?: (runId: string) => Promise<void> | void;
 }
 
 /** Users and tokens of the pool: A has one token, B two, C one (first: discovery is pinned to it), D one. */
@@ -200,7 +204,7 @@ class Invocation {
 
 export async function runChaos(o: ChaosRunOptions): Promise<ChaosReport> {
   const started = Date.now();
-  const tokens = makeTokens(o.seed);
+  const tokens = o.tokens ?? makeTokens(o.seed);
   const sim = new GitHubSimulator({
     ...o.sim,
     seed: o.seed,
@@ -497,6 +501,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosReport> {
     status = (await coordinator().status(runId))!;
     const rl = await exports.default.fetch(new Request("https://lake.test/ratelimit", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }));
     ratelimit = await rl.text();
+    await o.onRunEnded?.(runId);
   } finally {
     faulty = false;
     chaos.enabled = false;
