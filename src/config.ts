@@ -17,6 +17,8 @@ export interface Config {
   retentionDays: number;
   /** Length of GitHub's primary window, for the ETA of quota-bound runs. */
   rateWindowSeconds: number;
+  /** A GitHub request with no complete answer by then is aborted and retried. Below the TokenBucket's lease TTL (90 s). */
+  timeoutMs: number;
 }
 
 function int(value: string | undefined, name: string, fallback: number, min: number): number {
@@ -39,5 +41,6 @@ export function readConfig(env: Env): Config {
     pagesPerPart: int(env.PAGES_PER_PART, "PAGES_PER_PART", 10, 1),
     retentionDays: int(env.RETENTION_DAYS, "RETENTION_DAYS", 90, 1),
     rateWindowSeconds: int(env.RATE_WINDOW_SECONDS, "RATE_WINDOW_SECONDS", 3600, 1),
+    timeoutMs: Math.min(60_000, int(env.GITHUB_TIMEOUT_MS, "GITHUB_TIMEOUT_MS", 30_000, 100)),
   };
 }

@@ -35,6 +35,7 @@ describe("chaos: a run under every fault at once", () => {
         r2FailRate: 0.03, r2FailAfterWriteRate: 0.02, manifestFailRate: 0.5, queueSendFailRate: 0.02,
         coordinatorRestartEvery: 5, bucketRestartEvery: 4, registryRestartEvery: 7, retryDelayScale: 0.02,
       },
+      githubTimeoutMs: 2_000, // a hung connection costs 2 s here, not the production 30 s
       timeoutMs: 150_000,
     });
     expect(report.checks.filter((c) => !c.ok), formatTable(report)).toEqual([]);

@@ -2,6 +2,7 @@
  *  two tokens of one user share one budget, so they must share one TokenBucket. Responsibilities: find the user behind
  *  a token once (`GET /user`), remember it fleet-wide in the QuotaRegistry (keyed by the token's hash, never the token)
  *  and per isolate, fold that answer's quota headers into the bucket, and tell revoked tokens (401) apart. */
+import { readConfig } from "../config";
 import { observe, type Fetcher } from "./client";
 import { GitHubError } from "./errors";
 import { tokenHash } from "./permits";
@@ -81,7 +82,7 @@ async function lookupUser(env: Env, apiUrl: string, token: string, hash: string,
       response = await fetcher(`${apiUrl}/user`, {
         method: "GET",
         headers: { Authorization: `Bearer ${token}`, Accept: "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28", "User-Agent": USER_AGENT },
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(readConfig(env).timeoutMs),
       });
       text = await response.text();
     } catch (err) {

@@ -51,7 +51,7 @@ const scopes = new WeakMap<object, Map<string, BucketLink>>();
 export async function clientFor(env: Env, deps: PoolDeps = {}, job?: { resource: string; repos?: string[] }): Promise<GitHubClient> {
   const cfg = readConfig(env);
   const permits = await CredentialPool.open(env, deps, { pinFirst: job?.resource === "repositories" && !job.repos });
-  return new GitHubClient({ apiUrl: cfg.apiUrl, permits, fetcher: deps.fetcher, sleep: deps.sleep });
+  return new GitHubClient({ apiUrl: cfg.apiUrl, permits, fetcher: deps.fetcher, sleep: deps.sleep, timeoutMs: cfg.timeoutMs });
 }
 
 export class CredentialPool implements Permits {

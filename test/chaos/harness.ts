@@ -76,6 +76,8 @@ export interface ChaosRunOptions {
   github: (t: Tokens, victim: string) => ChaosOptions;
   platform: PlatformFaults;
   timeoutMs: number;
+  /** GITHUB_TIMEOUT_MS for the run: how long a hung connection holds a request (default: the Worker's). */
+  githubTimeoutMs?: number;
   /** The pool's tokens (default: fresh ones). */
   tokens?: Tokens;
   /** Print progress every 5 s. */
@@ -247,10 +249,11 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosReport> {
     if (!request.url.startsWith(env.GITHUB_API_URL)) throw new TypeError(`network disabled in tests: ${request.url}`);
     return chaos.handle(request, init?.signal ?? undefined);
   });
-  const saved = { FETCH_QUEUE: env.FETCH_QUEUE, LAKE: env.LAKE, GITHUB_TOKEN: env.GITHUB_TOKEN };
+  const saved = { FETCH_QUEUE: env.FETCH_QUEUE, LAKE: env.LAKE, GITHUB_TOKEN: env.GITHUB_TOKEN, GITHUB_TIMEOUT_MS: env.GITHUB_TIMEOUT_MS };
   const realLake = saved.LAKE;
   mutableEnv.FETCH_QUEUE = queue.producer();
   mutableEnv.GITHUB_TOKEN = tokens.all.join(",");
+  if (o.githubTimeoutMs !== undefined) mutableEnv.GITHUB_TIMEOUT_MS = String(o.githubTimeoutMs);
   // The coordinator's R2 (the manifest): a put that fails makes the run end on a later pass.
   mutableEnv.LAKE = new Proxy(realLake, {
     get(target, prop) {
@@ -508,6 +511,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosReport> {
     mutableEnv.FETCH_QUEUE = saved.FETCH_QUEUE;
     mutableEnv.LAKE = saved.LAKE;
     mutableEnv.GITHUB_TOKEN = saved.GITHUB_TOKEN;
+    mutableEnv.GITHUB_TIMEOUT_MS = saved.GITHUB_TIMEOUT_MS;
     spy.mockRestore();
   }
 
