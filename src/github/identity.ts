@@ -100,8 +100,15 @@ async function lookupUser(env: Env, apiUrl: string, token: string, hash: string,
     let bucket = hash; // GitHub would not say whose token it is (an installation token, SSO): a bucket of its own
     let label = `unresolved ${hash}`;
     if (response.status === 200) {
-      const body = JSON.parse(text) as { id?: unknown; login?: unknown };
-      if (typeof body.id === "number") {
+      let body: { id?: unknown; login?: unknown } | null;
+      try {
+        body = JSON.parse(text) as { id?: unknown; login?: unknown } | null;
+      } catch {
+        lastError = "unparseable JSON body"; // cut short or an HTML page on the way: ask again, as the client does
+        await sleep(500 * 2 ** attempt);
+        continue;
+      }
+      if (typeof body?.id === "number") {
         bucket = `user:${body.id}`;
         label = typeof body.login === "string" ? body.login : bucket;
       }
