@@ -42,8 +42,8 @@ export interface ChaosOptions {
   truncateRate?: number;
   /** Share of requests answered 200 with a body that is not JSON (an HTML page or text) (default 0). */
   nonJsonRate?: number;
-  /** Requests (1-based counts) that hang whatever the rates say, so a short run meets at least one. */
-  hangAt?: number[];
+  /** Faults at given requests (1-based counts), whatever the rates say, so a short run meets each at least once. */
+  faultAt?: Record<number, "hang" | "reset" | "serverError" | "truncated" | "nonJson">;
   /** Share of requests answered 400 with a page that echoes the request headers, token included (default 0). */
   reflectRate?: number;
   secondaryBursts?: SecondaryBurst[];
@@ -121,7 +121,7 @@ export class ChaosGitHub {
       truncateRate: options.truncateRate ?? 0,
       nonJsonRate: options.nonJsonRate ?? 0,
       reflectRate: options.reflectRate ?? 0,
-      hangAt: [...(options.hangAt ?? [])],
+      faultAt: { ...(options.faultAt ?? {}) },
       secondaryBursts: [...(options.secondaryBursts ?? [])].sort((a, b) => a.atRequest - b.atRequest),
       deleteRepo: options.deleteRepo,
       revoke: [...(options.revoke ?? [])],
@@ -229,22 +229,28 @@ export class ChaosGitHub {
         return this.#secondary(b.spec);
       }
     }
-    const r = faulty ? this.#rng() : 1;
-    if (faulty && o.hangAt.includes(n)) return this.#hang(signal);
-    let edge = o.serverErrorRate;
-    if (r < edge) return this.#serverError();
-    if (r < (edge += o.hangRate)) return this.#hang(signal);
-    if (r < (edge += o.resetRate)) {
-      this.#stats.injected.reset++;
-      throw new TypeError("Network connection lost.");
+    // One draw per request past the quiet period (so the k-th request always meets the k-th draw); a scheduled fault
+    // takes its place, quiet period or not.
+    const drawn = faulty ? this.#draw() : null;
+    const kind = (this.#enabled ? o.faultAt[n] : undefined) ?? drawn;
+    switch (kind) {
+      case "serverError":
+        return this.#serverError();
+      case "hang":
+        return this.#hang(signal);
+      case "reset":
+        this.#stats.injected.reset++;
+        throw new TypeError("Network connection lost.");
+      case "nonJson":
+        return this.#nonJson();
+      case "reflect":
+        return this.#reflect(req);
+      default:
     }
-    if (r < (edge += o.nonJsonRate)) return this.#nonJson();
-    if (r < (edge += o.reflectRate)) return this.#reflect(req);
-    const truncate = r < edge + o.truncateRate;
     this.#stats.passed++;
     const res = await this.#sim.handle(req);
     if (res.status === 401 && token && this.#stats.revoked.includes(token) && !this.#stats.refused.includes(token)) this.#stats.refused.push(token);
-    if (!truncate || res.status !== 200) return res;
+    if (kind !== "truncated" || res.status !== 200) return res;
     const text = await res.text();
     if (text.length < 2) return new Response(text, { status: res.status, headers: res.headers });
     this.#stats.injected.truncated++;
@@ -252,6 +258,17 @@ export class ChaosGitHub {
     const headers = new Headers(res.headers);
     headers.delete("content-length");
     return new Response(text.slice(0, cut), { status: 200, headers });
+  }
+
+  /** Which fault (if any) the next draw of the stream picks, by the configured rates. */
+  #draw(): "serverError" | "hang" | "reset" | "nonJson" | "reflect" | "truncated" | null {
+    const o = this.options;
+    let r = this.#rng();
+    for (const [kind, rate] of [["serverError", o.serverErrorRate], ["hang", o.hangRate], ["reset", o.resetRate], ["nonJson", o.nonJsonRate], ["reflect", o.reflectRate], ["truncated", o.truncateRate]] as const) {
+      if (r < rate) return kind;
+      r -= rate;
+    }
+    return null;
   }
 
   #isVictim(path: string, v: { fullName: string; id: number }): boolean {

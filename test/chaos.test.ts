@@ -17,7 +17,7 @@ describe("chaos: a run under every fault at once", () => {
         resetRate: 0.02,
         truncateRate: 0.02,
         nonJsonRate: 0.02,
-        hangAt: [75],
+        faultAt: { 1: "truncated", 2: "nonJson", 75: "hang" }, // two identity lookups (GET /user) glitch, a request hangs
         quietFirst: 6,
         // Bursts land on C and D only: a secondary-limit answer teaches a bucket a lower rate for half an hour
         // (RELIABILITY.md), and this run must end in seconds. A is revoked while busy; B loses one of its two tokens.
