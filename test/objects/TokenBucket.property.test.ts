@@ -45,11 +45,12 @@ const scenario = (opts: { secondary: boolean }) => fc.record({
 }) satisfies fc.Arbitrary<Scenario>;
 
 interface Outcome {
-  grants: Array<{ atMs: number; acquirer: number }>;
+  /** `order` counts grants and penalties together: events of one instant happen in order too. */
+  grants: Array<{ atMs: number; acquirer: number; order: number }>;
   servedOrder: number[];
   maxInFlight: number;
   violations: number;
-  penalties: Array<{ fromMs: number; untilMs: number }>;
+  penalties: Array<{ fromMs: number; untilMs: number; order: number }>;
   unserved: number;
   maxUsedInWindow: number;
   githubPenalties?: number;
@@ -75,6 +76,7 @@ function simulate(s: Scenario): Outcome {
   };
   const out: Outcome = { grants: [], servedOrder: [], maxInFlight: 0, violations: 0, penalties: [], unserved: 0, maxUsedInWindow: 0 };
   const done = new Set<number>();
+  let order = 0;
 
   const send = (acquirer: number, leaseId: string, holdMs: number) => {
     if (gh.windowStart !== null && now >= gh.windowStart + s.windowMs) {
@@ -113,7 +115,7 @@ function simulate(s: Scenario): Outcome {
     at(now + holdMs, () => {
       gh.inFlight--;
       const event = ledger.release(leaseId, obs);
-      if (event?.newEpisode) out.penalties.push({ fromMs: now, untilMs: event.untilMs });
+      if (event?.newEpisode) out.penalties.push({ fromMs: now, untilMs: event.untilMs, order: order++ });
       if (kind === "ok") {
         done.add(acquirer);
         ledger.pump();
@@ -133,7 +135,7 @@ function simulate(s: Scenario): Outcome {
       }
       out.servedOrder.push(i);
       g.leases.forEach((leaseId, k) => {
-        out.grants.push({ atMs: now, acquirer: i });
+        out.grants.push({ atMs: now, acquirer: i, order: order++ });
         out.maxInFlight = Math.max(out.maxInFlight, ledger.inFlight);
         // The acquirer uses its first permit; the others of a batch it would not need go back unused half the time.
         if (k > 0 && random() < 0.5) {
@@ -189,7 +191,7 @@ describe("TokenBucket ledger (property, virtual time)", () => {
       const o = simulate(s);
       if (o.unserved !== 0) return false;
       if (o.maxInFlight > s.maxConcurrent) return false;
-      return o.grants.every((g) => !o.penalties.some((p) => g.atMs >= p.fromMs && g.atMs < p.untilMs));
+      return o.grants.every((g) => !o.penalties.some((p) => g.order > p.order && g.atMs < p.untilMs));
     }), { numRuns: 40 });
   });
 
