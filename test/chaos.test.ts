@@ -2,6 +2,7 @@
  *  test/chaos/harness.ts and sim/chaos.ts), against the simulator's default world. `npm run chaos` runs the same at
  *  full scale and prints the table RELIABILITY.md records. */
 import { describe, it } from "vitest";
+import { PermitLedger } from "../src/objects/ledger";
 import { runChaos, type ChaosReport } from "./chaos/harness";
 import { formatTable } from "./chaos/table";
 
@@ -41,4 +42,23 @@ describe("chaos: a run under every fault at once", () => {
     expect(report.checks.filter((c) => !c.ok), formatTable(report)).toEqual([]);
     expect(report.run.status).toBe("completed_with_errors");
   }, 200_000);
+});
+
+describe("chaos findings", () => {
+  it("a secondary-limit refusal of the first request after a pause teaches the bucket no rate", ({ expect }) => {
+    // Found at full scale: two bursts on one identity, a pause between them, and its rate was pinned at 1 a minute.
+    let now = 1_000_000;
+    const ledger = new PermitLedger({ maxConcurrent: 8, maxPerMinute: 600, reserve: 100 }, () => now);
+    const one = () => {
+      let lease = "";
+      ledger.acquire(1, 0, (g) => void (g.granted && (lease = g.leases[0]!)));
+      return lease;
+    };
+    const ok = { status: 200, limit: 5000, remaining: 4000, used: 1000, reset: Math.floor(now / 1000) + 3600, resource: "core", kind: "ok" as const };
+    for (let i = 0; i < 50; i++, now += 200) ledger.release(one(), { ...ok, used: 1000 + i });
+    now += 120_000; // a pause: the sliding minute empties
+    ledger.release(one(), { status: 403, retryAfterSec: 3, kind: "secondary" });
+    expect(ledger.perMinuteCap()).toBe(600);
+    expect(ledger.state.penaltyUntilMs).toBeGreaterThan(now); // the penalty itself stands
+  });
 });

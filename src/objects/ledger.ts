@@ -570,11 +570,15 @@ export class PermitLedger {
     if (!rateSuspect) {
       s.learnedConcurrency = Math.max(1, Math.min(depth - 1, Math.max(Math.floor(conc * DECREASE_FACTOR), s.okDepth)));
       s.failedConcurrency = s.failedConcurrency > 0 ? Math.min(s.failedConcurrency, depth) : depth;
-    } else {
+    } else if (minute > Math.max(1, s.okMinute)) {
       s.learnedPerMinute = Math.max(1, Math.min(minute - 1, Math.max(Math.floor(rate * DECREASE_FACTOR), s.okMinute)));
       s.failedPerMinute = s.failedPerMinute > 0 ? Math.min(s.failedPerMinute, minute) : minute;
       s.okMinute = Math.min(s.okMinute, s.learnedPerMinute);
     }
+    // Otherwise a lone request was refused at a count of starts GitHub has already accepted, or as the only start of
+    // its minute (typically the first request after a pause, when the minute has emptied): no per-minute limit explains
+    // it, and learning `minute - 1` from it pinned the bucket at 1 request a minute for REPROBE_AFTER_MS (the chaos
+    // suite's finding). Nothing is learned; the penalty stands.
     s.lastPenaltyMinute = minute;
     s.failedAtMs = now;
     s.adjustedAtMs = now;
