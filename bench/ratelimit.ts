@@ -114,6 +114,27 @@ async function fleetVersusOctokit(): Promise<string[]> {
   ];
 }
 
+/** The TokenBucket fleet alone, with GitHub's secondary concurrency limit at 2 while RATE_MAX_CONCURRENT is 8. */
+async function learnsTwoOfEight(): Promise<string[]> {
+  const reserve = 10;
+  const sim: SimOptions = { scale: 2, primary: { limit: 150, windowSeconds: 20 }, secondary: { maxConcurrent: 2, retryAfterSeconds: 5 }, latencyMs: [20, 60] };
+  process.stderr.write("(a) TokenBucket fleet, real limit 2 of 8 …\n");
+  const stack = await startDevStack({ sim, vars: { RATE_MAX_CONCURRENT: "8", RATE_RESERVE: String(reserve), FETCH_CONCURRENCY: "10" } });
+  try {
+    const { status, seconds } = await runToEnd(stack);
+    const stats = await simStats(stack.simUrl);
+    const view = await stack.apiJson<RateLimitView>("/ratelimit");
+    const bound = boundUtilization(stats.perUser["octo-sim"]!.windows, view.buckets[0]?.windows ?? [], reserve);
+    return [
+      "| GitHub's concurrency limit (configured 8) | finished | wall time | 403/429 answers | penalties | learned | utilization, quota-bound windows |",
+      "|---|---|---:|---:|---:|---:|---:|",
+      `| 2 | ${status.tasks.failed === 0 ? "yes, every task" : status.status} | ${seconds.toFixed(1)} s | ${stats.violations.total} | ${stats.penalties} | ${view.buckets[0]?.learnedConcurrency} | **${pct(bound.share)}** of ${sim.primary!.limit - reserve} × ${bound.windows} |`,
+    ];
+  } finally {
+    await stack.stop();
+  }
+}
+
 // (b) ------------------------------------------------------------------------------------------------------------
 async function poolScaling(): Promise<string[]> {
   const windowSeconds = 15;
@@ -220,11 +241,15 @@ async function bucketThroughput(): Promise<string[]> {
   }
 }
 
-const wanted = process.argv.slice(2).filter((a) => /^[abc]$/.test(a));
+const wanted = process.argv.slice(2).filter((a) => /^(a|b|c|a2)$/.test(a));
 const run = (s: string) => wanted.length === 0 || wanted.includes(s);
 const started = Date.now();
 console.log(`# TokenBucket benchmark (${new Date().toISOString().slice(0, 10)}, \`npx tsx bench/ratelimit.ts\`)\n`);
-if (run("a")) console.log(`## (a) TokenBucket fleet vs per-process throttling (Octokit)\n\n${(await fleetVersusOctokit()).join("\n")}\n`);
+if (run("a")) {
+  console.log(`## (a) TokenBucket fleet vs per-process throttling (Octokit)\n\n${(await fleetVersusOctokit()).join("\n")}\n`);
+  console.log(`Learning a limit GitHub does not announce, same simulator otherwise (no 5xx):\n\n${(await learnsTwoOfEight()).join("\n")}\n`);
+}
+if (wanted.includes("a2")) console.log((await learnsTwoOfEight()).join("\n"));
 if (run("b")) console.log(`## (b) Token pool: one identity vs two\n\n${(await poolScaling()).join("\n")}\n`);
 if (run("c")) console.log(`## (c) One bucket: permits per second and acquire latency\n\n${(await bucketThroughput()).join("\n")}\n`);
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
