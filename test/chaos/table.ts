@@ -58,6 +58,7 @@ export interface ChaosReport {
     capInFlight: number;
     maxPerMinute: number;
     capPerMinute: number;
+    githubPerMinute: number;
   };
   checks: Check[];
 }
@@ -102,7 +103,8 @@ export function formatTable(r: ChaosReport): string {
     ["counters: rows / files / bytes (counter = lake)", `${same(r.counters.rows)} / ${same(r.counters.files)} / ${same(r.counters.bytes)}`],
     ["counters: requests (counter = reported by consumers)", `${same(r.counters.requests)}; ${n(r.counters.requestsLost)} spent by work that died unreported`],
     ["limit violations (primary / secondary)", `${n(r.limits.violations.primary)} / ${n(r.limits.violations.secondary)}`],
-    ["most in flight per identity (cap) / most per minute (cap)", `${n(r.limits.maxInFlight)} (${n(r.limits.capInFlight)}) / ${n(r.limits.maxPerMinute)} (${n(r.limits.capPerMinute)})`],
+    ["most in flight per identity (cap)", `${n(r.limits.maxInFlight)} (${n(r.limits.capInFlight)})`],
+    ["most started per identity in any 60 s, at GitHub (cap; GitHub's limit)", `${n(r.limits.maxPerMinute)} (${n(r.limits.capPerMinute)}; ${n(r.limits.githubPerMinute)})`],
     ["duration", `${(r.durationMs / 1000).toFixed(1)} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
