@@ -43,7 +43,7 @@ export interface ChaosOptions {
   /** Share of requests answered 200 with a body that is not JSON (an HTML page or text) (default 0). */
   nonJsonRate?: number;
   /** Faults at given requests (1-based counts), whatever the rates say, so a short run meets each at least once. */
-  faultAt?: Record<number, "hang" | "reset" | "serverError" | "truncated" | "nonJson">;
+  faultAt?: Record<number, "hang" | "reset" | "serverError" | "truncated" | "nonJson" | "reflect">;
   /** Share of requests answered 400 with a page that echoes the request headers, token included (default 0). */
   reflectRate?: number;
   secondaryBursts?: SecondaryBurst[];

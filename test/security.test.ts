@@ -80,6 +80,7 @@ describe("no token ever appears", () => {
       // Besides the usual faults, a proxy that echoes the request — Authorization included — in its error pages.
       github: (t, victim) => ({
         seed: 11, serverErrorRate: 0.05, resetRate: 0.02, truncateRate: 0.02, nonJsonRate: 0.02, reflectRate: 0.05, quietFirst: 6,
+        faultAt: { 12: "reflect", 30: "reflect" },
         secondaryBursts: [{ atRequest: 20, length: 1, retryAfterSeconds: 1, token: t.d }],
         deleteRepo: { repo: victim }, revoke: [{ token: t.a, atRequest: 25 }],
       }),
