@@ -1,9 +1,11 @@
 /** The chaos suite, small enough for `npm test`: one whole run under every GitHub and platform fault at once (see
  *  test/chaos/harness.ts and sim/chaos.ts), against the simulator's default world. `npm run chaos` runs the same at
  *  full scale and prints the table RELIABILITY.md records. */
+import { env, exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
+import { tokenHash } from "../src/github/permits";
 import { PermitLedger } from "../src/objects/ledger";
-import { runChaos, type ChaosReport } from "./chaos/harness";
+import { makeTokens, runChaos, type ChaosReport } from "./chaos/harness";
 import { formatTable } from "./chaos/table";
 
 describe("chaos: a run under every fault at once", () => {
@@ -42,6 +44,42 @@ describe("chaos: a run under every fault at once", () => {
     expect(report.checks.filter((c) => !c.ok), formatTable(report)).toEqual([]);
     expect(report.run.status).toBe("completed_with_errors");
   }, 200_000);
+});
+
+describe("a token revoked mid-run", () => {
+  it("ends the run with a clear error when the pool has no token left, and stops asking GitHub", async ({ expect }) => {
+    const tokens = makeTokens(7);
+    let view: { credentials: Array<{ id: string; retired: boolean; bucket: string | null }> } = { credentials: [] };
+    const report = await runChaos({
+      label: "no token left",
+      seed: 7,
+      tokens,
+      pool: (t) => [t.a], // one token: the only one there is
+      sim: { repos: 3 },
+      github: (t) => ({ revoke: [{ token: t.a, atRequest: 12 }] }),
+      platform: {
+        consumers: 2, batchSize: 10, maxRetries: 5, duplicateRate: 0, redeliverRate: 0, crashRate: 0, crashWithin: 1, reportFailRate: 0,
+        reportAnswerLostRate: 0, claimFailRate: 0, r2FailRate: 0, r2FailAfterWriteRate: 0, manifestFailRate: 0, queueSendFailRate: 0,
+        coordinatorRestartEvery: 0, bucketRestartEvery: 0, registryRestartEvery: 0, retryDelayScale: 0.02,
+      },
+      timeoutMs: 60_000,
+      onRunEnded: async () => {
+        const res = await exports.default.fetch(new Request("https://lake.test/ratelimit", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }));
+        view = (await res.json()) as typeof view;
+      },
+    });
+    expect(report.run.status).toBe("completed_with_errors");
+    const { done = 0, failed = 0, total = -1 } = report.run.tasks;
+    expect(failed).toBeGreaterThan(0);
+    expect(done + failed).toBe(total);
+    for (const e of report.run.errors.filter((x) => x.state === "failed")) {
+      expect(e.error).toMatch(/401.*(Bad credentials|every configured GitHub credential was refused)/);
+    }
+    // Once retired, the token is not sent again: a few 401s from requests already on their way, then nothing.
+    expect(report.github.requests - 12).toBeLessThan(10);
+    expect(report.rows.duplicates).toBe(0);
+    expect(view.credentials).toEqual([expect.objectContaining({ id: await tokenHash(tokens.a), retired: true, bucket: null })]);
+  });
 });
 
 describe("chaos findings", () => {

@@ -80,6 +80,8 @@ export interface ChaosRunOptions {
   githubTimeoutMs?: number;
   /** The pool's tokens (default: fresh ones). */
   tokens?: Tokens;
+  /** Which of them GITHUB_TOKEN holds, in order (default all: c, a, b1, b2, d). */
+  pool?: (t: Tokens) => string[];
   /** Print progress every 5 s. */
   trace?: boolean;
   /** Extra work while the run goes (e.g. capture WebSocket messages), and once it has ended (faults off, the pool's
@@ -252,7 +254,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosReport> {
   const saved = { FETCH_QUEUE: env.FETCH_QUEUE, LAKE: env.LAKE, GITHUB_TOKEN: env.GITHUB_TOKEN, GITHUB_TIMEOUT_MS: env.GITHUB_TIMEOUT_MS };
   const realLake = saved.LAKE;
   mutableEnv.FETCH_QUEUE = queue.producer();
-  mutableEnv.GITHUB_TOKEN = tokens.all.join(",");
+  mutableEnv.GITHUB_TOKEN = (o.pool?.(tokens) ?? tokens.all).join(",");
   if (o.githubTimeoutMs !== undefined) mutableEnv.GITHUB_TIMEOUT_MS = String(o.githubTimeoutMs);
   // The coordinator's R2 (the manifest): a put that fails makes the run end on a later pass.
   mutableEnv.LAKE = new Proxy(realLake, {
