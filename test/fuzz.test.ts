@@ -1,6 +1,7 @@
 /** Property-based fuzzing of the admin API inside workerd (fast-check): random methods, paths (`..`, escapes, unicode,
  *  huge), headers and bodies against the Worker's own `fetch`. Every answer is a 2xx/4xx — JSON, or the dashboard page
  *  at `GET /`, or a lake object — never a 5xx, and the Worker keeps answering. 10,000 cases in all. */
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, it, vi } from "vitest";
@@ -30,7 +31,13 @@ beforeAll(async () => {
   const res = await call("POST", "/runs", { Authorization: ADMIN }, '{"repos": ["octo/a"], "resources": ["issues"]}');
   runId = ((await res.json()) as { runId: string }).runId;
 });
-afterAll(() => {
+afterAll(async () => {
+  // The runs the fuzzer started never got a consumer: end them and their watchdog, or its alarm would send them to the
+  // real queue (and the network, with the mocks gone) once they look stalled.
+  await runInDurableObject(env.RUN_COORDINATOR.getByName("coordinator"), async (_instance, state) => {
+    state.storage.sql.exec("UPDATE run SET status = 'cancelled', finished_at = ? WHERE status = 'running'", Date.now());
+    await state.storage.deleteAlarm();
+  });
   mutableEnv.FETCH_QUEUE = savedQueue;
   vi.restoreAllMocks();
 });

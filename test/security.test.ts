@@ -66,7 +66,8 @@ describe("no token ever appears", () => {
       };
       for (const path of ["/health", "/", "/runs", `/runs/${runId}`, `/runs/${runId}/repositories`, "/ratelimit", "/lake", "/runs/20260101T000000Z-0000", "/nope"]) await get(path);
       await get(`/runs/${runId}/ws-ticket`, { method: "POST" });
-      await get(`/runs/${runId}/retry`, { method: "POST" }); // the failed tasks go again (and fail again: same answers)
+      await get(`/runs/${runId}/retry`, { method: "POST" }); // the failed tasks are sent again (to a queue nobody reads)…
+      await get(`/runs/${runId}/cancel`, { method: "POST" }); // …so the reopened run is ended here
       await get("/runs", { method: "POST", body: '{"repos": ["../x"]}' });
       await get("/runs", { headers: { Authorization: `Bearer ${tokens.a}` } }); // a GitHub token is not the admin token
       const listed = (await (await call(`/lake?prefix=${LAKE_PREFIX}/`, { headers: ADMIN })).json()) as { objects: Array<{ key: string }> };
@@ -238,6 +239,7 @@ describe("WebSocket upgrades", () => {
     ok.webSocket!.accept();
     ok.webSocket!.close();
     expect((await upgrade(`/runs/${runA}/ws?ticket=${once}`)).status).toBe(401); // single use
+    for (const runId of [runA, runB]) await call(`/runs/${runId}/cancel`, { method: "POST", headers: ADMIN }); // no work left behind
   });
 });
 
