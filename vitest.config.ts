@@ -10,6 +10,8 @@ const WORKER_BINDINGS = {
   GITHUB_TOKEN: "test-github-token",
   GITHUB_API_URL: "https://sim.test",
   PAGES_PER_PART: "2", // small parts, so continuations are exercised on the simulator's big repository
+  // The fuzzers' seed: fixed, so CI is reproducible; `FUZZ_SEED=random npm test` (or a number) explores further.
+  FUZZ_SEED: process.env.FUZZ_SEED ?? "20261204",
 };
 
 export default defineConfig({
@@ -24,7 +26,7 @@ export default defineConfig({
             miniflare: { bindings: WORKER_BINDINGS },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/strict/**"], testTimeout: 120_000 },
+        test: { name: "workers", setupFiles: ["test/setup.ts"], include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/strict/**"], testTimeout: 120_000 },
       },
       {
         plugins: [
@@ -33,7 +35,7 @@ export default defineConfig({
             miniflare: { bindings: { ...WORKER_BINDINGS, RATE_MAX_CONCURRENT: "4", RATE_RESERVE: "5" } },
           }),
         ],
-        test: { name: "workers-strict", include: ["test/strict/**/*.test.ts"], testTimeout: 180_000 },
+        test: { name: "workers-strict", setupFiles: ["test/setup.ts"], include: ["test/strict/**/*.test.ts"], testTimeout: 180_000 },
       },
       {
         test: {

@@ -119,7 +119,7 @@ async function learnsTwoOfEight(): Promise<string[]> {
   const reserve = 10;
   const sim: SimOptions = { scale: 2, primary: { limit: 150, windowSeconds: 20 }, secondary: { maxConcurrent: 2, retryAfterSeconds: 5 }, latencyMs: [20, 60] };
   process.stderr.write("(a) TokenBucket fleet, real limit 2 of 8 …\n");
-  const stack = await startDevStack({ sim, vars: { RATE_MAX_CONCURRENT: "8", RATE_RESERVE: String(reserve), FETCH_CONCURRENCY: "10" } });
+  const stack = await startDevStack({ sim, verbose: process.env.BENCH_VERBOSE === "1", vars: { RATE_MAX_CONCURRENT: "8", RATE_RESERVE: String(reserve), FETCH_CONCURRENCY: "10" } });
   try {
     const { status, seconds } = await runToEnd(stack);
     const stats = await simStats(stack.simUrl);

@@ -59,7 +59,7 @@ async function handle(msg: Message<unknown>, env: Env, deps: JobDeps): Promise<v
       const delaySeconds = Math.min(MAX_RETRY_DELAY_S, 2 ** msg.attempts + Math.floor(Math.random() * 5));
       log("task.retry", { ...fields, error: errorText(err), delaySeconds }, "warn");
       try {
-        await run.noteAttemptError(job.runId, job.taskId, errorText(err));
+        await run.noteAttemptError(job.runId, job.taskId, errorText(err), job.part);
       } catch {
         /* best effort: the retry matters more than the note */
       }

@@ -69,6 +69,7 @@ describe("a token revoked mid-run", () => {
       },
     });
     expect(report.run.status).toBe("completed_with_errors");
+    expect(report.run.error).toMatch(/GitHub refused every credential \(401\): \d+ task\(s\) could not finish/);
     const { done = 0, failed = 0, total = -1 } = report.run.tasks;
     expect(failed).toBeGreaterThan(0);
     expect(done + failed).toBe(total);

@@ -23,9 +23,18 @@ export class Baseline extends DurableObject {
   async release(): Promise<void> {}
 }
 
+/** The floor under any Durable Object here: an RPC that does nothing at all. */
+export class Noop extends DurableObject {
+  async acquire(): Promise<{ granted: true; leases: string[] }> {
+    return { granted: true, leases: ["x"] };
+  }
+  async release(): Promise<void> {}
+}
+
 type BenchEnv = {
   TOKEN_BUCKET: DurableObjectNamespace<import("../../src/objects/TokenBucket").TokenBucket>;
   BASELINE: DurableObjectNamespace<Baseline>;
+  NOOP: DurableObjectNamespace<Noop>;
 };
 
 export default {
@@ -35,7 +44,8 @@ export default {
     const seconds = Number(q.get("seconds") ?? 5);
     const batch = Number(q.get("batch") ?? 1);
     const baseline = q.get("baseline") === "1";
-    const bucket = (baseline ? env.BASELINE : env.TOKEN_BUCKET).getByName(`bench:${crypto.randomUUID()}`) as unknown as DurableObjectStub<import("../../src/objects/TokenBucket").TokenBucket>;
+    const noop = q.get("noop") === "1";
+    const bucket = (noop ? env.NOOP : baseline ? env.BASELINE : env.TOKEN_BUCKET).getByName(`bench:${crypto.randomUUID()}`) as unknown as DurableObjectStub<import("../../src/objects/TokenBucket").TokenBucket>;
     const reset = Math.floor(Date.now() / 1000) + 3600;
     let used = 0;
     const report = (): RateObservation => ({ status: 200, limit: 1e9, remaining: 1e9 - ++used, used, reset, resource: "core", kind: "ok" });
@@ -64,6 +74,6 @@ export default {
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
-    return Response.json({ baseline, callers, batch, seconds: elapsed, calls, permits, permitsPerSecond: permits / elapsed, p50: pct(50), p99: pct(99), mean });
+    return Response.json({ baseline, noop, callers, batch, seconds: elapsed, calls, permits, permitsPerSecond: permits / elapsed, p50: pct(50), p99: pct(99), mean });
   },
 };

@@ -318,6 +318,9 @@ export class RunCoordinator extends DurableObject<Env> {
     const run = this.#run(job.runId);
     if (!task || !run || run.status !== "running") return;
     const now = Date.now();
+    // The part is handed back: its claim goes with it, or the deferred delivery would be dropped as "a live consumer
+    // has this part" and the task would sit running until the watchdog (the stall under wrangler dev, issue 3).
+    this.#releaseClaim(task, job.part);
     this.ctx.storage.sql.exec(
       "UPDATE task SET state = 'pending', claimed_at = NULL, not_before = MAX(not_before, ?), updated_at = ? WHERE run_id = ? AND task_id = ?",
       notBefore, now, job.runId, job.taskId,
@@ -327,12 +330,21 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   /** RPC. A delivery attempt failed and the queue will retry it: keep the error and free the claim for the retry. */
-  async noteAttemptError(runId: string, taskId: string, error: string): Promise<void> {
-    this.ctx.storage.sql.exec("DELETE FROM part_claim WHERE run_id = ? AND task_id = ?", runId, taskId);
+  async noteAttemptError(runId: string, taskId: string, error: string, part?: number): Promise<void> {
+    const task = this.#task(runId, taskId);
+    if (task) this.#releaseClaim(task, part);
     this.ctx.storage.sql.exec(
       "UPDATE task SET error = ?, claimed_at = NULL, state = 'pending', updated_at = ? WHERE run_id = ? AND task_id = ? AND state IN ('pending','running')",
       error, Date.now(), runId, taskId,
     );
+  }
+
+  /** Frees the claim on one part of a task split into parts (the others may be in live consumers' hands), or, when the
+   *  part is not known (an older caller), every part's claim. */
+  #releaseClaim(task: TaskRow, part: number | undefined): void {
+    if (task.parts_expected === null) return;
+    if (part === undefined) this.ctx.storage.sql.exec("DELETE FROM part_claim WHERE run_id = ? AND task_id = ?", task.run_id, task.task_id);
+    else this.ctx.storage.sql.exec("DELETE FROM part_claim WHERE run_id = ? AND task_id = ? AND part = ?", task.run_id, task.task_id, part);
   }
 
   /** RPC. A task cannot be completed: a GitHub answer that retrying cannot change (`dead: false`), or a message the
@@ -534,8 +546,10 @@ export class RunCoordinator extends DurableObject<Env> {
   /** Ends a task with its coverage; on full success moves its incremental state; releases or fails its dependants. */
   #finishTask(task: TaskRow, coverage: Coverage, error: string | null, now: number, failState: "failed" | "dead" = "failed"): FetchJob[] {
     const sql = this.ctx.storage.sql;
+    // A task that ended complete or empty has no error, whatever an earlier attempt reported (its retries are counted).
+    const errorSql = coverage === "complete" || coverage === "empty" ? "?" : "COALESCE(?, error)";
     sql.exec(
-      "UPDATE task SET state = ?, coverage = ?, error = COALESCE(?, error), claimed_at = NULL, updated_at = ? WHERE run_id = ? AND task_id = ?",
+      `UPDATE task SET state = ?, coverage = ?, error = ${errorSql}, claimed_at = NULL, updated_at = ? WHERE run_id = ? AND task_id = ?`,
       coverage === "failed" ? failState : "done", coverage, error, now, task.run_id, task.task_id,
     );
     const t = this.#task(task.run_id, task.task_id)!;
@@ -655,7 +669,16 @@ export class RunCoordinator extends DurableObject<Env> {
     const discovery = sql.exec<TaskRow>("SELECT * FROM task WHERE run_id = ? AND resource = 'repositories'", runId).one();
     const problems = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM task WHERE run_id = ? AND (state IN ('failed','dead') OR coverage = 'not_found')", runId).one().n;
     const status = discovery.state !== "done" ? "failed" : problems > 0 ? "completed_with_errors" : "completed";
-    await this.#finish(run, status, discovery.state !== "done" ? discovery.error : null);
+    await this.#finish(run, status, discovery.state !== "done" ? discovery.error : this.#credentialsError(runId));
+  }
+
+  /** The run-level error when GitHub refused every credential (401) and tasks failed for want of one: the operator must
+   *  replace GITHUB_TOKEN or the App's key, which no retry can do. Null otherwise. */
+  #credentialsError(runId: string): string | null {
+    const refused = this.ctx.storage.sql.exec<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM task WHERE run_id = ? AND state IN ('failed','dead') AND error LIKE 'GitHubError: GitHub 401 %'", runId,
+    ).one().n;
+    return refused > 0 ? `GitHub refused every credential (401): ${refused} task(s) could not finish; replace the revoked GITHUB_TOKEN or GitHub App key, then retry the run` : null;
   }
 
   /** Writes the manifest first, then flips the status (exactly once), so a failed R2 write is simply tried again. */

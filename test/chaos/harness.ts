@@ -696,7 +696,7 @@ function buildReport(x: {
     scale: {
       repositories: before.repositories.length, expectedRows, tasks: status.tasks.total, tokens: x.tokens.all.length, identities: Object.keys(USERS).length, consumers: x.o.platform.consumers,
     },
-    run: { runId: x.runId, status: status.status, tasks: status.tasks as unknown as Record<string, number>, errors: status.errors },
+    run: { runId: x.runId, status: status.status, tasks: status.tasks as unknown as Record<string, number>, errors: status.errors, error: status.error },
     github: {
       requests: x.cs.requests, passed: x.cs.passed, identityLookups: x.cs.identityLookups, injected: x.cs.injected, bursts: x.cs.bursts,
       deleted: x.cs.deleted, revoked: x.cs.revoked.length, hangsAborted: x.cs.hangsAborted,

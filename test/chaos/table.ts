@@ -13,7 +13,7 @@ export interface ChaosReport {
   label: string;
   durationMs: number;
   scale: { repositories: number; expectedRows: number; tasks: number; tokens: number; identities: number; consumers: number };
-  run: { runId: string; status: string; tasks: Record<string, number>; errors: Array<{ repository: string; resource: string; coverage: string | null; state: string; error: string | null }> };
+  run: { runId: string; status: string; tasks: Record<string, number>; errors: Array<{ repository: string; resource: string; coverage: string | null; state: string; error: string | null }>; error: string | null };
   github: {
     requests: number;
     passed: number;

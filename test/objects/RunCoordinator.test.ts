@@ -44,6 +44,29 @@ describe("RunCoordinator", () => {
     expect(reactions.map((j) => j.issueNumbers?.length)).toEqual([50, 50, 20]);
   });
 
+  it("takes a part back when its consumer defers it or fails an attempt, and only that part", async ({ expect }) => {
+    // Found under wrangler dev: a deferred reactions part kept its claim, so its delayed delivery was dropped as "a
+    // live consumer has this part" and the run sat idle until the watchdog.
+    const { stub, take } = await coordinatorWithCapturedQueue();
+    const { runId } = (await stub.createRun({ trigger: "api", resources: ["issues", "reactions"], repos: ["octo/alpha"] })) as { runId: string };
+    const [discovery] = take();
+    await stub.recordPart(done(discovery!, { repos: [octo] }));
+    const [issues] = take();
+    await stub.recordPart(done(issues!, { reacted: Array.from({ length: 120 }, (_, i) => i + 1) }));
+    const [p0, p1, p2] = take();
+    for (const part of [p0!, p1!, p2!]) expect(await stub.claim(runId, part.taskId, part.part)).not.toBeNull();
+
+    await stub.defer(p0!, Date.now() + 5_000); // a long rate-limit wait: handed back with a delay
+    const [redelivery] = take();
+    expect(redelivery).toMatchObject({ taskId: p0!.taskId, part: 0 });
+    expect(await stub.claim(runId, p0!.taskId, 0)).toEqual({ part: 0, url: null });
+    expect(await stub.claim(runId, p1!.taskId, 1)).toBeNull(); // still in its own consumer's hands
+
+    await stub.noteAttemptError(runId, p2!.taskId, "GitHubError: GitHub 0 on /x: HTTP 502 (after 4 attempts)", 2);
+    expect(await stub.claim(runId, p2!.taskId, 2)).toEqual({ part: 2, url: null }); // the queue's retry may work on it
+    expect(await stub.claim(runId, p1!.taskId, 1)).toBeNull();
+  });
+
   it("applies each part once however often it is delivered", async ({ expect }) => {
     const { stub, take } = await coordinatorWithCapturedQueue();
     const { runId } = (await stub.createRun({ trigger: "api", resources: ["issues"], repos: ["octo/alpha"] })) as { runId: string };
