@@ -37,13 +37,14 @@ beforeAll(async () => {
   otherSpkiPem = pem("PUBLIC KEY", (await rsaKeys()).spki);
 });
 
-function appWorld(options: SimOptions = {}) {
+/** `grant`: the repositories the installation was granted, from every repository's full name (default: all). */
+function appWorld(options: SimOptions = {}, grant?: (names: string[]) => string[]) {
   const installationId = 500_000 + Math.floor(Math.random() * 1e6);
+  const world = { repos: 1, special: false, ...options };
+  const repositories = grant?.(new GitHubSimulator(world).truth().repositories.map((r) => r.full_name));
   const sim = new GitHubSimulator({
-    repos: 1,
-    special: false,
-    apps: [{ id: 4242, clientId: "Iv1.sim4242", publicKey: spkiPem, installations: [{ id: installationId, limit: 140 }] }],
-    ...options,
+    ...world,
+    apps: [{ id: 4242, clientId: "Iv1.sim4242", publicKey: spkiPem, installations: [{ id: installationId, limit: 140, repositories }] }],
   });
   const paths: string[] = [];
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -101,6 +102,23 @@ describe("GitHub App authentication", () => {
     for (const t of sim.installationTokens()) sim.revoke(t);
     expect((await client.get(`/repos/${repo}`)).status).toBe(200);
     expect(paths.slice(issued).filter((p) => p.startsWith("POST /app/")).length).toBe(1);
+  });
+
+  it("lists the installation's repositories as GitHub documents them: an object, paged by Link, its grant only", async ({ expect }) => {
+    const { sim, appEnv } = appWorld({ repos: 5 }, (names) => names.slice(0, 3));
+    const client = new GitHubClient({ apiUrl: env.GITHUB_API_URL, permits: await CredentialPool.open(appEnv) });
+    const first = await client.get("/installation/repositories?per_page=2");
+    expect(first.body).toMatchObject({ total_count: 3, repository_selection: "selected" });
+    const second = await client.get(first.next!);
+    expect(second.next).toBeNull();
+    const listed = [first, second].flatMap((p) => (p.body as { repositories: Array<{ full_name: string }> }).repositories.map((r) => r.full_name));
+    const all = sim.truth().repositories.map((r) => r.full_name);
+    expect(listed).toEqual(all.slice(0, 3));
+    // Installation tokens may not list a user's repositories; nor read a private repository outside the grant.
+    await expect(client.get("/user/repos")).rejects.toMatchObject({ status: 403, message: /Resource not accessible by integration/ });
+    const outside = await Promise.all(all.slice(3).map((name) => client.get(`/repos/${name}`).then((p) => (p.body as { private: boolean }).private ? "readable private" : "public", (e: { status: number }) => e.status)));
+    expect(outside).toContain(404);
+    expect(outside).not.toContain("readable private");
   });
 
   it("refreshes an installation token before it expires", async ({ expect }) => {
