@@ -23,7 +23,7 @@ export interface RouteRequest {
   api: string;
   accept: string;
   /** The authenticated user, or an App installation (installation tokens see what the installation was granted). */
-  viewer: { login: string; id: number; installationId?: number };
+  viewer: { login: string; id: number; installationId?: number; granted?: ReadonlySet<string> };
 }
 
 export interface RouteResult {
@@ -112,6 +112,7 @@ export class Router {
     }
     // A vanished repository is still listed by /user/repos but is gone everywhere else.
     if (!repo || repo.kind === "vanished") return NOT_FOUND;
+    if (repo.private && !this.grants(req, repo)) return NOT_FOUND;
     return this.repoRoute(req, repo, rest);
   }
 
@@ -187,11 +188,19 @@ export class Router {
     return ok(slice.map((r) => repoJson(r, req.api)), link);
   }
 
-  /** GET /installation/repositories: every repository the installation was granted (all of them here), by full name. */
+  /** GET /installation/repositories: the repositories the installation was granted, by full name. An object, not an
+   *  array: `{ total_count, repository_selection, repositories }`, paged with Link headers like every listing.
+   *  https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation */
   private installationRepos(req: RouteRequest): RouteResult {
-    const rows = this.world.repos.filter((r) => !r.deleted).slice().sort((x, y) => fullName(x).toLowerCase().localeCompare(fullName(y).toLowerCase()) || x.id - y.id);
+    const rows = this.world.repos.filter((r) => !r.deleted && this.grants(req, r)).sort((x, y) => fullName(x).toLowerCase().localeCompare(fullName(y).toLowerCase()) || x.id - y.id);
     const { slice, link } = paginate(rows, req, "/installation/repositories");
-    return ok({ total_count: rows.length, repository_selection: "all", repositories: slice.map((r) => repoJson(r, req.api)) }, link);
+    const selection = req.viewer.granted ? "selected" : "all";
+    return ok({ total_count: rows.length, repository_selection: selection, repositories: slice.map((r) => repoJson(r, req.api)) }, link);
+  }
+
+  /** Whether the viewer may see the repository: users see every one; an installation, those it was granted. */
+  private grants(req: RouteRequest, repo: Repo): boolean {
+    return !req.viewer.granted || req.viewer.granted.has(fullName(repo).toLowerCase());
   }
 
   /** Issues and PRs; default state=open, sort=created, direction=desc. */

@@ -194,6 +194,11 @@ export class GitHubSimulator {
     return this.apps.live();
   }
 
+  /** The installation a live installation token belongs to (tests check which credential fetched what). */
+  installationOf(token: string): number | undefined {
+    return this.apps.tokenInstallation(token)?.installationId;
+  }
+
   /** Revokes a token (a user's or a minted installation token): it answers 401 from now on. */
   revoke(token: string): boolean {
     return this.limiter.unbindToken(token) || this.apps.revoke(token);
@@ -333,12 +338,13 @@ export class GitHubSimulator {
     const key = `${url.origin}|${url.pathname.toLowerCase()}|${url.search}|${star}|${state.user.login}|${req.method === "HEAD" ? "GET" : req.method}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
+    const granted = installationId === undefined ? undefined : this.apps.installation(installationId)?.installation.repositories;
     const result = this.router.route({
       method: req.method,
       url,
       api: url.origin,
       accept,
-      viewer: { login: state.user.login, id: state.user.id, installationId },
+      viewer: { login: state.user.login, id: state.user.id, installationId, granted: granted && new Set(granted.map((n) => n.toLowerCase())) },
     });
     const page: CachedPage = { result, etag: result.status === 200 ? `"${await sha256Hex(result.body)}"` : "" };
     if (result.status === 200) {
@@ -366,7 +372,7 @@ export class GitHubSimulator {
         token: issued.token,
         expires_at: new Date(issued.expiresAtMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
         permissions: { metadata: "read", issues: "read", pull_requests: "read", contents: "read", actions: "read" },
-        repository_selection: "all",
+        repository_selection: found.installation.repositories ? "selected" : "all",
       });
       return this.json(201, body, headers, req);
     }

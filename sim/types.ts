@@ -30,6 +30,9 @@ export interface SimInstallation {
   id: number;
   /** The installation's primary quota per window (GitHub: 5,000–12,500/h; default: `primary.limit`). */
   limit?: number;
+  /** The repositories it was granted, by full name ("selected"); omitted: every repository ("all"). Its tokens list
+   *  only these, and read no private repository outside them (404, as GitHub hides what a token may not see). */
+  repositories?: string[];
 }
 
 export interface SimApp {

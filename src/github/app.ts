@@ -3,7 +3,7 @@
  *  (`POST /app/installations/{id}/access_tokens`), which expires after an hour and is refreshed before it does.
  *  https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
  *  https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app */
-import type { Fetcher } from "./client";
+import { messageOf, redact, type Fetcher } from "./client";
 import { GitHubError } from "./errors";
 import { USER_AGENT } from "../version";
 
@@ -48,7 +48,14 @@ export async function appJwt(appId: string, privateKeyPem: string, nowMs = Date.
   const iss = /^\d+$/.test(appId) ? Number(appId) : appId; // numeric App ID or Client ID: GitHub takes both
   const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT" }));
   const claims = b64url(JSON.stringify({ iat: now - JWT_BACKDATE_S, exp: now + JWT_LIFETIME_S, iss }));
-  const key = await crypto.subtle.importKey("pkcs8", pkcs8Der(privateKeyPem), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+  const der = pkcs8Der(privateKeyPem);
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`GITHUB_APP_PRIVATE_KEY is not a usable RSA private key: ${redact(why, keySecrets(privateKeyPem))}`);
+  }
   const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(`${header}.${claims}`));
   return `${header}.${claims}.${b64url(new Uint8Array(signature))}`;
 }
@@ -62,30 +69,47 @@ export async function mintInstallationToken(
   nowMs = Date.now(),
 ): Promise<InstallationToken> {
   const path = `/app/installations/${installationId}/access_tokens`;
-  const response = await fetcher(`${apiUrl}${path}`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${await appJwt(app.appId, app.privateKey, nowMs)}`,
-      Accept: "application/vnd.github+json",
-      "X-GitHub-Api-Version": "2022-11-28",
-      "User-Agent": USER_AGENT,
-    },
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await response.text();
-  if (response.status !== 201 && response.status !== 200) {
-    let message = text.slice(0, 200);
-    try {
-      message = String((JSON.parse(text) as { message?: unknown }).message ?? message);
-    } catch {
-      /* not JSON */
-    }
-    throw new GitHubError(response.status, path, `installation token: ${message}`, response.status >= 500 || response.status === 429);
+  const jwt = await appJwt(app.appId, app.privateKey, nowMs);
+  // Whatever goes wrong, the message may quote what was sent (the JWT) or what it was signed with (the key).
+  const secrets = [jwt, ...keySecrets(app.privateKey)];
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetcher(`${apiUrl}${path}`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${jwt}`,
+        Accept: "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": USER_AGENT,
+      },
+      signal: AbortSignal.timeout(30_000),
+    });
+    text = await response.text();
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new GitHubError(0, path, `installation token: ${redact(why, secrets)}`, true);
   }
-  const body = JSON.parse(text) as { token?: unknown; expires_at?: unknown };
-  const expiresAtMs = typeof body.expires_at === "string" ? Date.parse(body.expires_at) : NaN;
-  if (typeof body.token !== "string" || !Number.isFinite(expiresAtMs)) throw new GitHubError(response.status, path, "installation token: malformed answer", true);
+  if (response.status !== 201 && response.status !== 200) {
+    throw new GitHubError(response.status, path, `installation token: ${messageOf(text, ...secrets)}`, response.status >= 500 || response.status === 429);
+  }
+  let body: { token?: unknown; expires_at?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    /* a truncated answer: JSON.parse's message would quote it, token included */
+  }
+  const expiresAtMs = typeof body?.expires_at === "string" ? Date.parse(body.expires_at) : NaN;
+  if (typeof body?.token !== "string" || !Number.isFinite(expiresAtMs)) throw new GitHubError(response.status, path, "installation token: malformed answer", true);
   return { token: body.token, expiresAtMs };
+}
+
+/** The forms of a configured private key an echo could carry: as configured, with real newlines, its base64 body
+ *  joined, and each line of it. */
+function keySecrets(pem: string): string[] {
+  const text = pem.replace(/\\n/g, "\n");
+  const lines = text.split(/\s+/).filter((l) => l.length >= 8 && !l.includes("-----"));
+  return [pem, text, lines.join(""), ...lines];
 }
 
 /** The DER bytes of a PKCS#8 private key, from a PKCS#8 PEM or a PKCS#1 one (wrapped: Web Crypto imports PKCS#8 only). */
@@ -93,7 +117,12 @@ export function pkcs8Der(pem: string): Uint8Array<ArrayBuffer> {
   const body = pem.replace(/\\n/g, "\n"); // keys pasted into a one-line secret often carry literal \n
   const match = /-----BEGIN ([A-Z ]+)-----([\s\S]+?)-----END \1-----/.exec(body);
   if (!match) throw new Error("GITHUB_APP_PRIVATE_KEY is not a PEM private key");
-  const der = fromBase64(match[2]!.replace(/\s+/g, ""));
+  let der: Uint8Array<ArrayBuffer>;
+  try {
+    der = fromBase64(match[2]!.replace(/\s+/g, ""));
+  } catch {
+    throw new Error("GITHUB_APP_PRIVATE_KEY: the PEM body is not base64"); // atob's own message could quote it
+  }
   if (match[1] === "PRIVATE KEY") return der;
   if (match[1] !== "RSA PRIVATE KEY") throw new Error(`GITHUB_APP_PRIVATE_KEY: unsupported key type "${match[1]}"`);
   // PrivateKeyInfo ::= SEQUENCE { INTEGER 0, AlgorithmIdentifier { rsaEncryption, NULL }, OCTET STRING { RSAPrivateKey } }

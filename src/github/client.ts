@@ -230,10 +230,26 @@ function num(value: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** The message of an error answer. With `secret` (the credential the request carried), every copy of it is blanked:
- *  an upstream that echoes request headers (a proxy's error page) must not put the token in logs, errors or the API. */
-function messageOf(text: string, secret?: string): string {
-  const clean = (m: string) => (secret ? m.replaceAll(secret, "[redacted]") : m);
+/** Shapes of credentials whatever their value: GitHub tokens (`ghp_`, `ghs_` installation tokens, …), JWTs, PEM keys. */
+const CREDENTIAL_SHAPES = [
+  /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{22,})/g,
+  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+];
+
+/** `text` with every copy of each secret blanked (longest first, so no part of one survives another's blanking), and
+ *  anything shaped like a credential too: an upstream that echoes what it was sent (a proxy's error page, an API
+ *  quoting a bad JWT) must not put a credential in logs, errors or the API. */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
+  let out = text;
+  for (const secret of [...secrets].filter((x): x is string => !!x).sort((a, b) => b.length - a.length)) out = out.replaceAll(secret, "[redacted]");
+  for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, "[redacted]");
+  return out;
+}
+
+/** The message of an error answer, with the credentials the request carried (`secrets`) redacted. */
+export function messageOf(text: string, ...secrets: Array<string | undefined>): string {
+  const clean = (m: string) => redact(m, secrets);
   try {
     const body = JSON.parse(text) as { message?: unknown };
     if (typeof body?.message === "string") return clean(body.message);

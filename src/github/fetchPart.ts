@@ -12,7 +12,7 @@ import { GitHubError, RateLimitWait, isRestrictedStargazers } from "./errors";
 import { cursorTime, isNew, itemId, nextPageUrl, orderTime, planListing } from "./incremental";
 import type { FetchJob, JobEnd, PartReport, RepoMeta } from "./jobs";
 import { clientFor } from "./pool";
-import { RESOURCE_SPECS, reactedIssueNumbers, repoRefFromItem, type RowContext } from "./resources";
+import { INSTALLATION_REPOS_PAGE, RESOURCE_SPECS, reactedIssueNumbers, repoRefFromItem, type RowContext } from "./resources";
 
 export interface JobDeps {
   fetcher?: Fetcher;
@@ -59,8 +59,9 @@ class PartWriter {
     let key: string | null = null;
     let bytes = 0;
     if (job.write && rows.length > 0) {
-      const owner = job.repo?.owner ?? (job.repos ? "selected" : "user");
-      const repo = job.repo?.name ?? "repos";
+      // Discovery parts of several installations must not overwrite each other: each names its installation.
+      const owner = job.repo?.owner ?? (job.repos ? "selected" : job.installation !== undefined ? "installation" : "user");
+      const repo = job.repo?.name ?? (job.installation !== undefined && !job.repos ? String(job.installation) : "repos");
       key = partKey({ resource: job.resource, runId: job.runId, runStartedAt: job.startedAt, owner, repo, part: this.part });
       bytes = (await writeTable(this.env.LAKE, key, job.resource, rows)).bytes;
     }
@@ -191,20 +192,23 @@ function endingFor(job: FetchJob, err: GitHubError, part: number): PartReport["o
   return null;
 }
 
-function repoMeta(item: unknown): RepoMeta {
+function repoMeta(item: unknown, installation: number | undefined): RepoMeta {
   const ref = repoRefFromItem(item);
   const o = item as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : null);
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-  return { ...ref, pushedAt: str(o.pushed_at), updatedAt: str(o.updated_at), openIssues: num(o.open_issues_count), stars: num(o.stargazers_count) };
+  const meta: RepoMeta = { ...ref, pushedAt: str(o.pushed_at), updatedAt: str(o.updated_at), openIssues: num(o.open_issues_count), stars: num(o.stargazers_count) };
+  if (installation !== undefined) meta.installation = installation;
+  return meta;
 }
 
-/** Discovery: `/user/repos`, one part per page; each page's repositories fan out as tasks. A page answered 304
- *  (ETag from an earlier run) lists what it listed then: the coordinator's page cache knows. */
+/** Discovery: `/user/repos` (or an App installation's `/installation/repositories`), one part per page; each page's
+ *  repositories fan out as tasks. A page answered 304 (ETag from an earlier run) lists what it listed then: the
+ *  coordinator's page cache knows. */
 async function listRepos(w: PartWriter, maxPages: number): Promise<void> {
   const { job, client } = w;
   const spec = RESOURCE_SPECS.repositories;
-  let url = w.url ?? client.resolve(spec.firstPage(null));
+  let url = w.url ?? client.resolve(job.installation !== undefined ? INSTALLATION_REPOS_PAGE : spec.firstPage(null));
   let fetched = 0;
   for (;;) {
     const cached = job.pageCache?.[url];
@@ -221,7 +225,7 @@ async function listRepos(w: PartWriter, maxPages: number): Promise<void> {
     const rows: Row[] = [];
     const repos: RepoMeta[] = [];
     for (const item of spec.items(page.body)) {
-      const meta = repoMeta(item);
+      const meta = repoMeta(item, job.installation);
       repos.push(meta);
       const row = spec.toRow(item, { runId: job.runId, extractedAt: w.extractedAt, repo: meta });
       if (row) rows.push(row);
@@ -257,7 +261,7 @@ async function resolveRepos(w: PartWriter): Promise<void> {
       out.unchanged.push(url);
       continue;
     }
-    const meta = repoMeta(page.body);
+    const meta = repoMeta(page.body, job.installation);
     out.repos.push(meta);
     pages.push({ url, etag: page.etag, next: null });
     const row = spec.toRow(page.body, { runId: job.runId, extractedAt: w.extractedAt, repo: meta });

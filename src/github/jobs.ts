@@ -27,6 +27,10 @@ export interface FetchJob {
   state?: ResourceState | null;
   /** Discovery: ETag and next link of pages seen by earlier runs, by URL (a 304 reuses what they listed). */
   pageCache?: Record<string, { etag: string; next: string | null }>;
+  /** GitHub App only (no personal token): the installation whose credential this job must use — for discovery the one
+   *  it lists (`/installation/repositories`), for a repository the one that listed it. An installation's token cannot
+   *  read another installation's private repositories. Absent: any credential of the pool. */
+  installation?: number;
 }
 
 export type Coverage = "complete" | "empty" | "restricted" | "not_found" | "partial" | "failed";
@@ -37,6 +41,8 @@ export interface RepoMeta extends RepoRef {
   updatedAt: string | null;
   openIssues: number;
   stars: number;
+  /** The installation that listed it (see FetchJob.installation). */
+  installation?: number;
 }
 
 /** What one part (one page, or one fixed chunk) did. The coordinator applies each (runId, taskId, part) once. */

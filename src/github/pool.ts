@@ -46,11 +46,16 @@ const appTokens = new Map<number, InstallationToken>();
  *  Links hold DO stubs, which belong to the request that made them, so they are never shared between batches. */
 const scopes = new WeakMap<object, Map<string, BucketLink>>();
 
-/** A GitHub client for one job, drawing permits from the pool. Discovery (`/user/repos`, whose answer depends on the
- *  user) is pinned to the first token, so its pages are one user's listing. */
-export async function clientFor(env: Env, deps: PoolDeps = {}, job?: { resource: string; repos?: string[] }): Promise<GitHubClient> {
+/** A GitHub client for one job, drawing permits from the pool. A job of an App installation (FetchJob.installation)
+ *  is pinned to that installation's bucket: another installation's token would get 404 for its private repositories.
+ *  Otherwise discovery (`/user/repos`, whose answer depends on the user) is pinned to the first token, so its pages are
+ *  one user's listing. */
+export async function clientFor(env: Env, deps: PoolDeps = {}, job?: { resource: string; repos?: string[]; installation?: number }): Promise<GitHubClient> {
   const cfg = readConfig(env);
-  const permits = await CredentialPool.open(env, deps, { pinFirst: job?.resource === "repositories" && !job.repos });
+  const pin = job?.installation !== undefined
+    ? { pinBucket: `app:${job.installation}` }
+    : { pinFirst: job?.resource === "repositories" && !job.repos };
+  const permits = await CredentialPool.open(env, deps, pin);
   return new GitHubClient({ apiUrl: cfg.apiUrl, permits, fetcher: deps.fetcher, sleep: deps.sleep, timeoutMs: cfg.timeoutMs });
 }
 
@@ -63,8 +68,9 @@ export class CredentialPool implements Permits {
     this.#members = members;
   }
 
-  /** The pool of `tokens` (default: GITHUB_TOKEN) and the env's GitHub App, identities resolved. */
-  static async open(env: Env, deps: PoolDeps = {}, options: { pinFirst?: boolean; tokens?: string[] } = {}): Promise<CredentialPool> {
+  /** The pool of `tokens` (default: GITHUB_TOKEN) and the env's GitHub App, identities resolved. `pinFirst`: the first
+   *  token only; `pinBucket`: that bucket's credentials only (e.g. `app:<installationId>`). */
+  static async open(env: Env, deps: PoolDeps = {}, options: { pinFirst?: boolean; pinBucket?: string; tokens?: string[] } = {}): Promise<CredentialPool> {
     const cfg = readConfig(env);
     const fetcher: Fetcher = deps.fetcher ?? ((input, init) => fetch(input, init));
     const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -89,7 +95,12 @@ export class CredentialPool implements Permits {
     if (found.length === 0) {
       throw new GitHubError(401, "/", tokens.length > 0 || app ? "every configured GitHub credential was refused (401)" : "no GitHub credential configured (GITHUB_TOKEN or a GitHub App)");
     }
-    const chosen = options.pinFirst ? [found.find((f) => f.credential.kind === "token") ?? found[0]!] : found;
+    let chosen = options.pinFirst ? [found.find((f) => f.credential.kind === "token") ?? found[0]!] : found;
+    if (options.pinBucket !== undefined) {
+      chosen = found.filter((f) => f.bucket === options.pinBucket);
+      // Final: retrying cannot bring back an installation that left the configuration (or a token GitHub refused).
+      if (chosen.length === 0) throw new GitHubError(401, "/", `credential ${options.pinBucket} is not configured (or was refused)`);
+    }
 
     let links = new Map<string, BucketLink>();
     if (deps && typeof deps === "object") {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { appCredentials } from "../github/app";
 import type { ResourceState } from "../github/incremental";
 import type { Coverage, FetchJob, PartReport, RepoMeta } from "../github/jobs";
 import { manifestKey } from "../lake/keys";
@@ -78,6 +79,7 @@ interface TaskRow {
   first_url: string | null;
   first_etag: string | null;
   resume_url: string | null;
+  installation: number | null;
   attempts: number;
   error: string | null;
   note: string | null;
@@ -97,6 +99,8 @@ interface StateRow {
 }
 
 const taskIdOf = (resource: string, owner: string, repo: string) => `${resource}:${owner}/${repo}`;
+/** Discovery pages of an App installation are cached under its own key: every installation lists the same URLs. */
+const cacheKey = (url: string, installation: number | null) => (installation === null ? url : `app:${installation} ${url}`);
 const OPEN = "('waiting','pending','running')";
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : Date.parse(b) > Date.parse(a) ? b : a);
 
@@ -134,15 +138,21 @@ export class RunCoordinator extends DurableObject<Env> {
        VALUES (?, 'running', ?, ?, ?, ?, ?, ?)`,
       runId, req.trigger, mode, now, now, JSON.stringify(req.resources), explicit ? JSON.stringify(explicit) : null,
     );
-    const owner = explicit ? "_selected" : "_all";
-    sql.exec(
-      `INSERT INTO task (run_id, task_id, resource, owner, repo, write, state, parts_expected, updated_at)
-       VALUES (?, ?, 'repositories', ?, 'repositories', ?, 'pending', ?, ?)`,
-      runId, taskIdOf("repositories", owner, "repositories"), owner, req.resources.includes("repositories") ? 1 : 0,
-      explicit ? Math.max(1, Math.ceil(explicit.length / REPOS_PER_PART)) : null, now,
-    );
-    log("run.started", { runId, trigger: req.trigger, mode, resources: req.resources, repos: explicit?.length ?? "discover" });
-    await this.#enqueue(this.#jobsFor(this.#task(runId, taskIdOf("repositories", owner, "repositories"))!));
+    // Discovery: one task, or with only a GitHub App one per installation (each lists what it was granted).
+    const installations = explicit ? [] : this.#appOnlyInstallations();
+    const discovery = installations.length > 0
+      ? installations.map((id) => ({ owner: "_installation", repo: String(id), installation: id as number | null }))
+      : [{ owner: explicit ? "_selected" : "_all", repo: "repositories", installation: null }];
+    for (const d of discovery) {
+      sql.exec(
+        `INSERT INTO task (run_id, task_id, resource, owner, repo, write, state, parts_expected, installation, updated_at)
+         VALUES (?, ?, 'repositories', ?, ?, ?, 'pending', ?, ?, ?)`,
+        runId, taskIdOf("repositories", d.owner, d.repo), d.owner, d.repo, req.resources.includes("repositories") ? 1 : 0,
+        explicit ? Math.max(1, Math.ceil(explicit.length / REPOS_PER_PART)) : null, d.installation, now,
+      );
+    }
+    log("run.started", { runId, trigger: req.trigger, mode, resources: req.resources, repos: explicit?.length ?? "discover", ...(installations.length > 0 ? { installations } : {}) });
+    await this.#enqueue(discovery.flatMap((d) => this.#jobsFor(this.#task(runId, taskIdOf("repositories", d.owner, d.repo))!)));
     await this.#armWatchdog();
     return { runId, startedAt: new Date(now).toISOString(), mode };
   }
@@ -289,7 +299,7 @@ export class RunCoordinator extends DurableObject<Env> {
     }
 
     const jobs: FetchJob[] = [];
-    if (task.resource === "repositories") jobs.push(...this.#discovered(run, report, now));
+    if (task.resource === "repositories") jobs.push(...this.#discovered(run, task, report, now));
 
     const fresh = this.#task(report.runId, report.taskId)!;
     if (fresh.parts_expected === null) {
@@ -429,6 +439,16 @@ export class RunCoordinator extends DurableObject<Env> {
 
   // ── private ──────────────────────────────────────────────────────────────────────────────────────────────────
 
+  /** The App installations to discover with, when the App is the only credential (no GITHUB_TOKEN); else none. */
+  #appOnlyInstallations(): number[] {
+    if (readConfig(this.env).tokens.length > 0) return [];
+    try {
+      return appCredentials(this.env)?.installationIds ?? [];
+    } catch {
+      return []; // half-configured: the fetcher reports why
+    }
+  }
+
   #run(runId: string): RunRow | undefined {
     return this.ctx.storage.sql.exec<RunRow>("SELECT * FROM run WHERE id = ?", runId).toArray()[0];
   }
@@ -438,19 +458,21 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   /** Discovery listed (or confirmed unchanged) repositories: cache its pages, then fan them out. */
-  #discovered(run: RunRow, report: PartReport, now: number): FetchJob[] {
+  #discovered(run: RunRow, task: TaskRow, report: PartReport, now: number): FetchJob[] {
     const sql = this.ctx.storage.sql;
     const repos: RepoMeta[] = [...(report.repos ?? [])];
+    // A listing's part is one page, which listed all the part's repositories; an explicit list's pages are one each.
+    const listing = run.repos_requested === null;
     for (const page of report.cachePages ?? []) {
       if (!page.etag) continue;
-      const listed = page.url.includes("/user/repos") ? report.repos ?? [] : (report.repos ?? []).filter((r) => page.url.endsWith(`/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}`));
+      const listed = listing ? report.repos ?? [] : (report.repos ?? []).filter((r) => page.url.endsWith(`/repos/${encodeURIComponent(r.owner)}/${encodeURIComponent(r.name)}`));
       sql.exec(
         "INSERT OR REPLACE INTO page_cache (url, etag, next_url, repos, updated_at) VALUES (?, ?, ?, ?, ?)",
-        page.url, page.etag, page.next, JSON.stringify(listed), now,
+        cacheKey(page.url, task.installation), page.etag, page.next, JSON.stringify(listed), now,
       );
     }
     for (const url of report.unchangedUrls ?? []) {
-      const cached = sql.exec<{ repos: string }>("SELECT repos FROM page_cache WHERE url = ?", url).toArray()[0];
+      const cached = sql.exec<{ repos: string }>("SELECT repos FROM page_cache WHERE url = ?", cacheKey(url, task.installation)).toArray()[0];
       if (cached) repos.push(...(JSON.parse(cached.repos) as RepoMeta[]));
     }
     return this.#fanOut(run, repos, report.missingRepos ?? [], now);
@@ -465,12 +487,12 @@ export class RunCoordinator extends DurableObject<Env> {
     if (resources.length === 0) return [];
     let count = sql.exec<{ n: number }>("SELECT COUNT(DISTINCT owner || '/' || repo) AS n FROM task WHERE run_id = ? AND resource != 'repositories'", run.id).one().n;
     const created: TaskRow[] = [];
-    const insert = (resource: string, repo: RepoMeta | { owner: string; name: string; id: null; pushedAt: null; updatedAt: null }, state: string, extra: { write?: number; coverage?: string; note?: string; jobState?: ResourceState | null; est?: number } = {}) => {
+    const insert = (resource: string, repo: RepoMeta | { owner: string; name: string; id: null; pushedAt: null; updatedAt: null; installation?: undefined }, state: string, extra: { write?: number; coverage?: string; note?: string; jobState?: ResourceState | null; est?: number } = {}) => {
       const inserted = sql.exec(
-        `INSERT OR IGNORE INTO task (run_id, task_id, resource, owner, repo, repo_id, repo_pushed_at, repo_updated_at, write, state, coverage, note, job_state, est_pages, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_id`,
+        `INSERT OR IGNORE INTO task (run_id, task_id, resource, owner, repo, repo_id, repo_pushed_at, repo_updated_at, write, state, coverage, note, job_state, est_pages, installation, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_id`,
         run.id, taskIdOf(resource, repo.owner, repo.name), resource, repo.owner, repo.name, repo.id, repo.pushedAt, repo.updatedAt, extra.write ?? 1, state,
-        extra.coverage ?? null, extra.note ?? null, extra.jobState ? JSON.stringify(extra.jobState) : null, extra.est ?? 1, now,
+        extra.coverage ?? null, extra.note ?? null, extra.jobState ? JSON.stringify(extra.jobState) : null, extra.est ?? 1, repo.installation ?? null, now,
       ).toArray().length > 0;
       if (inserted && state === "pending") created.push(this.#task(run.id, taskIdOf(resource, repo.owner, repo.name))!);
     };
@@ -622,11 +644,15 @@ export class RunCoordinator extends DurableObject<Env> {
       repo: task.resource === "repositories" ? null : { owner: task.owner, name: task.repo, id: task.repo_id ?? 0 },
       write: task.write === 1,
       state: task.job_state ? (JSON.parse(task.job_state) as ResourceState) : null,
+      ...(task.installation !== null ? { installation: task.installation } : {}),
     };
     if (task.resource === "repositories" && run.mode === "incremental") {
+      // This task's own entries, by the URL its fetcher asks for.
+      const prefix = task.installation === null ? null : cacheKey("", task.installation);
       const cache: Record<string, { etag: string; next: string | null }> = {};
       for (const row of sql.exec<{ url: string; etag: string; next_url: string | null }>("SELECT url, etag, next_url FROM page_cache WHERE etag IS NOT NULL")) {
-        cache[row.url] = { etag: row.etag, next: row.next_url };
+        if (prefix === null ? row.url.startsWith("app:") : !row.url.startsWith(prefix)) continue;
+        cache[prefix === null ? row.url : row.url.slice(prefix.length)] = { etag: row.etag, next: row.next_url };
       }
       Object.assign(base, { pageCache: cache });
     }
@@ -666,10 +692,12 @@ export class RunCoordinator extends DurableObject<Env> {
     if (!run || run.status !== "running") return;
     const open = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM task WHERE run_id = ? AND state IN ${OPEN}`, runId).one().n;
     if (open > 0) return;
-    const discovery = sql.exec<TaskRow>("SELECT * FROM task WHERE run_id = ? AND resource = 'repositories'", runId).one();
+    // The run failed when discovery found nothing to do: its task failed (with several installations: all of them).
+    const discovery = sql.exec<TaskRow>("SELECT * FROM task WHERE run_id = ? AND resource = 'repositories'", runId).toArray();
+    const discovered = discovery.some((t) => t.state === "done");
     const problems = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM task WHERE run_id = ? AND (state IN ('failed','dead') OR coverage = 'not_found')", runId).one().n;
-    const status = discovery.state !== "done" ? "failed" : problems > 0 ? "completed_with_errors" : "completed";
-    await this.#finish(run, status, discovery.state !== "done" ? discovery.error : this.#credentialsError(runId));
+    const status = !discovered ? "failed" : problems > 0 ? "completed_with_errors" : "completed";
+    await this.#finish(run, status, !discovered ? discovery.map((t) => t.error).filter(Boolean).join("; ") || null : this.#credentialsError(runId));
   }
 
   /** The run-level error when GitHub refused every credential (401) and tasks failed for want of one: the operator must

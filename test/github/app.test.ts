@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, it, vi } from "vitest";
 import { AppRegistry, splitJwt } from "../../sim/apps";
 import { GitHubSimulator, type SimOptions } from "../../sim/simulator";
-import { appCredentials, appJwt, pkcs8Der } from "../../src/github/app";
+import { appCredentials, appJwt, mintInstallationToken, pkcs8Der } from "../../src/github/app";
 import { GitHubClient } from "../../src/github/client";
 import { CredentialPool } from "../../src/github/pool";
 
@@ -37,13 +37,14 @@ beforeAll(async () => {
   otherSpkiPem = pem("PUBLIC KEY", (await rsaKeys()).spki);
 });
 
-function appWorld(options: SimOptions = {}) {
+/** `grant`: the repositories the installation was granted, from every repository's full name (default: all). */
+function appWorld(options: SimOptions = {}, grant?: (names: string[]) => string[]) {
   const installationId = 500_000 + Math.floor(Math.random() * 1e6);
+  const world = { repos: 1, special: false, ...options };
+  const repositories = grant?.(new GitHubSimulator(world).truth().repositories.map((r) => r.full_name));
   const sim = new GitHubSimulator({
-    repos: 1,
-    special: false,
-    apps: [{ id: 4242, clientId: "Iv1.sim4242", publicKey: spkiPem, installations: [{ id: installationId, limit: 140 }] }],
-    ...options,
+    ...world,
+    apps: [{ id: 4242, clientId: "Iv1.sim4242", publicKey: spkiPem, installations: [{ id: installationId, limit: 140, repositories }] }],
   });
   const paths: string[] = [];
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -103,6 +104,23 @@ describe("GitHub App authentication", () => {
     expect(paths.slice(issued).filter((p) => p.startsWith("POST /app/")).length).toBe(1);
   });
 
+  it("lists the installation's repositories as GitHub documents them: an object, paged by Link, its grant only", async ({ expect }) => {
+    const { sim, appEnv } = appWorld({ repos: 5 }, (names) => names.slice(0, 3));
+    const client = new GitHubClient({ apiUrl: env.GITHUB_API_URL, permits: await CredentialPool.open(appEnv) });
+    const first = await client.get("/installation/repositories?per_page=2");
+    expect(first.body).toMatchObject({ total_count: 3, repository_selection: "selected" });
+    const second = await client.get(first.next!);
+    expect(second.next).toBeNull();
+    const listed = [first, second].flatMap((p) => (p.body as { repositories: Array<{ full_name: string }> }).repositories.map((r) => r.full_name));
+    const all = sim.truth().repositories.map((r) => r.full_name);
+    expect(listed).toEqual(all.slice(0, 3));
+    // Installation tokens may not list a user's repositories; nor read a private repository outside the grant.
+    await expect(client.get("/user/repos")).rejects.toMatchObject({ status: 403, message: /Resource not accessible by integration/ });
+    const outside = await Promise.all(all.slice(3).map((name) => client.get(`/repos/${name}`).then((p) => (p.body as { private: boolean }).private ? "readable private" : "public", (e: { status: number }) => e.status)));
+    expect(outside).toContain(404);
+    expect(outside).not.toContain("readable private");
+  });
+
   it("refreshes an installation token before it expires", async ({ expect }) => {
     const { paths, appEnv, repo } = appWorld({ installationTokenTtlSeconds: 10 * 60 + 1 }); // a second above the refresh margin
     const client = new GitHubClient({ apiUrl: env.GITHUB_API_URL, permits: await CredentialPool.open(appEnv) });
@@ -113,5 +131,59 @@ describe("GitHub App authentication", () => {
     await client.get(`/repos/${repo}`);
     expect(paths.filter((p) => p.startsWith("POST /app/")).length).toBe(2);
     expect(paths.filter((p) => !p.startsWith("POST")).length).toBe(3);
+  });
+});
+
+describe("App errors never carry a credential", () => {
+  /** The mint request's error, with the request it answered. */
+  async function mintError(answer: (jwt: string) => Response | Promise<Response>, privateKey = pkcs1Pem): Promise<{ message: string; jwt: string }> {
+    let jwt = "";
+    const fetcher = async (_input: RequestInfo | URL, init?: RequestInit) => {
+      jwt = new Headers(init?.headers).get("authorization")!.replace(/^Bearer /, "");
+      return answer(jwt);
+    };
+    const app = { appId: "4242", privateKey, installationIds: [7] };
+    const err = await mintInstallationToken("https://sim.test", app, 7, fetcher).then(() => null, (e: unknown) => e);
+    if (!(err instanceof Error)) throw new Error("minting did not fail");
+    return { message: `${err.name}: ${err.message}`, jwt };
+  }
+  /** Every piece of the key worth stealing: each base64 line of its body. */
+  const keyLines = (pemText: string) => pemText.split("\n").filter((l) => l.length >= 8 && !l.startsWith("-----"));
+
+  it("redacts the JWT and the private key when GitHub's error body quotes them", async ({ expect }) => {
+    const oneLineKey = pkcs1Pem.replace(/\n/g, "\\n"); // as a key is often pasted into a one-line secret
+    for (const key of [pkcs1Pem, oneLineKey]) {
+      const json = await mintError((jwt) => Response.json({ message: `A JSON web token could not be decoded: ${jwt} (signed with ${pkcs1Pem})` }, { status: 401 }), key);
+      const html = await mintError((jwt) => new Response(`<html>Bad gateway. Request: Authorization: Bearer ${jwt}\n${key}</html>`, { status: 502 }), key);
+      for (const { message, jwt } of [json, html]) {
+        expect(message).toMatch(/^GitHubError: GitHub (401|502) on \/app\/installations\/7\/access_tokens: installation token: /);
+        expect(message).toContain("[redacted]");
+        expect(message).not.toContain(jwt);
+        expect(message).not.toContain(jwt.split(".")[2]!); // not even the signature
+        for (const line of keyLines(pkcs1Pem)) expect(message).not.toContain(line);
+      }
+    }
+  });
+
+  it("redacts a credential a failed connection's error quotes, and never quotes a malformed token answer", async ({ expect }) => {
+    const thrown = await mintError((jwt) => {
+      throw new TypeError(`fetch failed: proxy refused Authorization: Bearer ${jwt}`);
+    });
+    expect(thrown.message).toMatch(/GitHub 0 on .*installation token: TypeError: fetch failed: proxy refused Authorization: Bearer \[redacted\]$/);
+
+    const token = "ghs_" + "T0k3n".repeat(8);
+    const truncated = await mintError(() => new Response(`{"token":"${token}","expires_at":"2026-`, { status: 201 }));
+    expect(truncated.message).toMatch(/installation token: malformed answer$/);
+    expect(truncated.message).not.toContain(token);
+  });
+
+  it("says a key is unusable without quoting it", async ({ expect }) => {
+    const lines = keyLines(pkcs8Pem);
+    const garbled = pkcs8Pem.replace(lines[3]!, "A".repeat(lines[3]!.length)); // still base64, no longer a key
+    const err = await appJwt("4242", garbled).then(() => null, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/^GITHUB_APP_PRIVATE_KEY is not a usable RSA private key/);
+    for (const line of keyLines(garbled)) expect(err!.message).not.toContain(line);
+    const notBase64 = await appJwt("4242", "-----BEGIN PRIVATE KEY-----\nnot*base64*at*all\n-----END PRIVATE KEY-----").then(() => null, (e: unknown) => e as Error);
+    expect(notBase64?.message).toBe("GITHUB_APP_PRIVATE_KEY: the PEM body is not base64");
   });
 });

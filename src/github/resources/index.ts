@@ -22,5 +22,5 @@ export const RESOURCE_SPECS: Record<ResourceName, ResourceSpec> = {
 };
 
 export { reactedIssueNumbers } from "./issues";
-export { repoRefFromItem } from "./repositories";
+export { INSTALLATION_REPOS_PAGE, repoRefFromItem } from "./repositories";
 export { DEFAULT_ACCEPT, type RepoRef, type ResourceSpec, type RowContext } from "./types";

@@ -1,10 +1,15 @@
 /**
  * repositories: the run's repo list, `GET /user/repos` (everything the token owns, collaborates on
- * or sees through an org). One row per repo; its repository_* columns are the repo itself.
+ * or sees through an org), or with only a GitHub App, `GET /installation/repositories` per installation
+ * (GitHub refuses `/user/repos` to installation tokens). One row per repo; its repository_* columns are the repo itself.
  * https://docs.github.com/rest/repos/repos#list-repositories-for-the-authenticated-user
+ * https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation
  */
-import { asObject, bool, commonColumns, int, jsonArray, names, obj, requiredInt, requiredStr, str, time } from "./fields";
+import { asObject, bool, commonColumns, describeJson, int, isObject, names, obj, requiredInt, requiredStr, str, time } from "./fields";
 import type { RepoRef, ResourceSpec } from "./types";
+
+/** The first page of an installation's repositories; its items are the same repository objects as `/user/repos`'s. */
+export const INSTALLATION_REPOS_PAGE = "/installation/repositories?per_page=100";
 
 /** owner/name/id of a `/user/repos` item: what discovery turns into tasks. Throws if any is missing. */
 export function repoRefFromItem(item: unknown): RepoRef {
@@ -20,7 +25,11 @@ export function repoRefFromItem(item: unknown): RepoRef {
 export const repositories: ResourceSpec = {
   name: "repositories",
   firstPage: () => "/user/repos?affiliation=owner,collaborator,organization_member&per_page=100",
-  items: (body) => jsonArray(body, "repositories"),
+  items(body) {
+    if (Array.isArray(body)) return body; // /user/repos
+    if (isObject(body) && Array.isArray(body.repositories)) return body.repositories; // /installation/repositories
+    throw new Error(`repositories: expected a JSON array or an object with a "repositories" array, got ${describeJson(body)}`);
+  },
   toRow(item, ctx) {
     const o = asObject(item, "repositories");
     const repo = repoRefFromItem(o);

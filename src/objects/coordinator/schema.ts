@@ -74,4 +74,6 @@ export const MIGRATIONS = [
    CREATE TABLE page_cache (url TEXT PRIMARY KEY, etag TEXT, next_url TEXT, repos TEXT NOT NULL, updated_at INTEGER NOT NULL);
    -- Short-lived, single-use WebSocket tickets for browsers (which cannot send an Authorization header).
    CREATE TABLE ticket (hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
+  // GitHub App only: the installation whose credential the task's jobs use (FetchJob.installation).
+  `ALTER TABLE task ADD COLUMN installation INTEGER;`,
 ] as const;
