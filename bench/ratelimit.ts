@@ -206,8 +206,8 @@ async function bucketThroughput(): Promise<string[]> {
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const load = async (callers: number, seconds: number, batch = 1, baseline = false) =>
-    (await (await fetch(`${url}/load?callers=${callers}&seconds=${seconds}&batch=${batch}&baseline=${baseline ? 1 : 0}`)).json()) as LoadResult;
+  const load = async (callers: number, seconds: number, batch = 1, mode: "bucket" | "exchange" | "writes" | "noop" = "bucket") =>
+    (await (await fetch(`${url}/load?callers=${callers}&seconds=${seconds}&batch=${batch}&baseline=${mode === "writes" ? 1 : 0}&noop=${mode === "noop" ? 1 : 0}&exchange=${mode === "exchange" ? 1 : 0}`)).json()) as LoadResult;
   try {
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -219,17 +219,32 @@ async function bucketThroughput(): Promise<string[]> {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    const rows: LoadResult[] = [];
-    for (const [callers, batch] of [[1, 1], [10, 1], [100, 1], [100, 10]] as const) rows.push(await load(callers, 8, batch));
-    rows.push(await load(100, 8, 1, true));
+    type Mode = "bucket" | "exchange" | "writes" | "noop";
+    const plan: Array<[Mode, number, number, string]> = [
+      ["bucket", 1, 1, "TokenBucket, acquire then release (2 calls a permit)"],
+      ["bucket", 10, 1, "TokenBucket, acquire then release (2 calls a permit)"],
+      ["bucket", 100, 1, "TokenBucket, acquire then release (2 calls a permit)"],
+      ["exchange", 1, 1, "TokenBucket, the release carried by the next acquire (1 call a permit)"],
+      ["exchange", 10, 1, "TokenBucket, the release carried by the next acquire (1 call a permit)"],
+      ["exchange", 100, 1, "TokenBucket, the release carried by the next acquire (1 call a permit)"],
+      ["exchange", 100, 10, "TokenBucket, batches of 10, release carried"],
+      ["writes", 100, 1, "floor: a DO doing only the same writes, then an empty release (2 calls a permit)"],
+      ["noop", 100, 1, "floor: a DO doing nothing, then an empty release (2 calls a permit)"],
+    ];
+    const only = process.env.BENCH_C_ROWS?.split(",").map(Number);
+    const rows: Array<LoadResult & { label: string }> = [];
+    for (const [i, [mode, callers, batch, label]] of plan.entries()) {
+      if (only && !only.includes(i)) continue;
+      rows.push({ ...(await load(callers, 8, batch, mode)), label });
+    }
     return [
       "Inside workerd (`wrangler dev`, one process on this 2-core machine): N callers in one Worker loop acquire → release " +
         "(with a GitHub-like report) against one fresh bucket for 8 s each. Latency is Date.now() in workerd, which advances " +
         "in whole milliseconds at I/O: 0 ms means under a millisecond.",
       "",
       "| object | callers | permits per acquire | acquire calls | permits/s | acquire latency p50 | p99 | mean |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|",
-      ...rows.map((r) => `| ${r.baseline ? "floor: a DO doing only the same writes" : "TokenBucket"} | ${r.callers} | ${r.batch} | ${r.calls} | **${Math.round(r.permitsPerSecond)}** | ${r.p50} ms | ${r.p99} ms | ${r.mean.toFixed(2)} ms |`),
+      "|---|---|---:|---:|---:|---:|---:|---:|",
+      ...rows.map((r) => `| ${r.label} | ${r.callers} | ${r.batch} | ${r.calls} | **${Math.round(r.permitsPerSecond)}** | ${r.p50} ms | ${r.p99} ms | ${r.mean.toFixed(2)} ms |`),
     ];
   } finally {
     try {

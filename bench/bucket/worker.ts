@@ -9,7 +9,7 @@ export { TokenBucket } from "../../src/objects/TokenBucket";
  *  row, a start slot, a state row) and nothing on release. Its rate is what workerd allows on this machine. */
 export class Baseline extends DurableObject {
   #n = 0;
-  async acquire(): Promise<{ granted: true; leases: string[] }> {
+  async acquire(_request?: unknown): Promise<{ granted: true; leases: string[] }> {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS lease (id TEXT PRIMARY KEY, at INTEGER)");
     sql.exec("CREATE TABLE IF NOT EXISTS start_slot (slot INTEGER PRIMARY KEY, n INTEGER)");
@@ -25,7 +25,7 @@ export class Baseline extends DurableObject {
 
 /** The floor under any Durable Object here: an RPC that does nothing at all. */
 export class Noop extends DurableObject {
-  async acquire(): Promise<{ granted: true; leases: string[] }> {
+  async acquire(_request?: unknown): Promise<{ granted: true; leases: string[] }> {
     return { granted: true, leases: ["x"] };
   }
   async release(): Promise<void> {}
@@ -45,6 +45,7 @@ export default {
     const batch = Number(q.get("batch") ?? 1);
     const baseline = q.get("baseline") === "1";
     const noop = q.get("noop") === "1";
+    const exchange = q.get("exchange") === "1";
     const bucket = (noop ? env.NOOP : baseline ? env.BASELINE : env.TOKEN_BUCKET).getByName(`bench:${crypto.randomUUID()}`) as unknown as DurableObjectStub<import("../../src/objects/TokenBucket").TokenBucket>;
     const reset = Math.floor(Date.now() / 1000) + 3600;
     let used = 0;
@@ -60,20 +61,26 @@ export default {
     const start = Date.now();
     const end = start + seconds * 1000;
     await Promise.all(Array.from({ length: callers }, async () => {
+      let held: string[] = [];
       while (Date.now() < end) {
         const t = Date.now();
-        const g = await bucket.acquire({ n: batch, maxWaitMs: 5_000 });
+        // exchange: the permits just used go back inside the next acquire (one call per round, as BucketLink sends them)
+        const release = exchange && held.length > 0 ? [{ leaseIds: held, observation: report() }] : undefined;
+        const g = await bucket.acquire({ n: batch, maxWaitMs: 5_000, release });
         latencies.push(Date.now() - t);
         calls++;
+        held = [];
         if (!g.granted) continue;
         permits += g.leases.length;
-        await bucket.release(g.leases, report());
+        if (exchange) held = g.leases;
+        else await bucket.release(g.leases, report());
       }
+      if (held.length > 0) await bucket.release(held, report());
     }));
     const elapsed = (Date.now() - start) / 1000;
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const mean = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
-    return Response.json({ baseline, noop, callers, batch, seconds: elapsed, calls, permits, permitsPerSecond: permits / elapsed, p50: pct(50), p99: pct(99), mean });
+    return Response.json({ baseline, noop, exchange, callers, batch, seconds: elapsed, calls, permits, permitsPerSecond: permits / elapsed, p50: pct(50), p99: pct(99), mean });
   },
 };

@@ -28,6 +28,8 @@ export interface Permits {
   /** One permit, held by the limiter for up to `maxWaitMs` until it is free; a refusal says how long to wait. */
   acquire(maxWaitMs: number): Promise<PermitGrant>;
   release(leaseId: string, observation: RateObservation | null): Promise<void>;
+  /** Sends permits still waiting to be returned (a limiter may hold good news back to carry it with its next call). */
+  flush?(): Promise<void>;
   /** GitHub answered 401 to this permit's credential (revoked, expired). Called before `release`. True when the
    *  request may be sent again with another credential. */
   unauthorized?(leaseId: string): Promise<boolean>;
@@ -78,6 +80,8 @@ export class GitHubClient {
   /** The primary quota as the latest answer reported it (for the run's ETA). */
   lastQuota: { limit: number; remaining: number; reset: number } | null = null;
   readonly #o: Required<Omit<ClientOptions, "fetcher" | "token">> & { fetcher: Fetcher; token: string | undefined };
+  /** Permits being returned: the page does not wait for its permit's return, the job's end does (`settle`). */
+  readonly #returning = new Set<Promise<void>>();
   readonly #origin: string;
 
   constructor(options: ClientOptions) {
@@ -140,7 +144,7 @@ export class GitHubClient {
         if (retry) continue;
         throw new GitHubError(401, path, messageOf(text, token));
       }
-      await this.#release(leaseId, observation);
+      this.#releaseInBackground(leaseId, observation);
       if (observation.limit !== undefined && observation.remaining !== undefined && observation.reset !== undefined && (observation.resource ?? "core") === "core" && response.status !== 401) {
         this.lastQuota = { limit: observation.limit, remaining: observation.remaining, reset: observation.reset };
       }
@@ -199,6 +203,17 @@ export class GitHubClient {
       this.stats.waitedMs += grant.retryAfterMs;
       await this.#o.sleep(grant.retryAfterMs);
     }
+  }
+
+  /** Waits until every permit this client used is back with its bucket (call before the job ends). */
+  async settle(): Promise<void> {
+    while (this.#returning.size > 0) await Promise.all(this.#returning);
+    await this.#o.permits.flush?.().catch(() => undefined);
+  }
+
+  #releaseInBackground(leaseId: string, observation: RateObservation | null): void {
+    const returning = this.#release(leaseId, observation).finally(() => this.#returning.delete(returning));
+    this.#returning.add(returning);
   }
 
   /** Returns a permit; a failed report is tried once more, then left to the lease's expiry (it never fails a page). */

@@ -37,6 +37,8 @@ export async function runJob(job: FetchJob, env: Env, deps: JobDeps, report: Rep
     // A long rate-limit wait: hand the rest back, from the part not yet reported, without losing what was.
     if (err instanceof RateLimitWait) return { kind: "defer", job: { ...job, part: ctx.part, url: ctx.url }, untilMs: err.untilMs };
     throw err;
+  } finally {
+    await client.settle(); // permits returned in the background reach their bucket before the job ends
   }
 }
 

@@ -64,8 +64,12 @@ export class CredentialPool implements Permits {
   readonly #leases = new Map<string, { member: Member; credential: Credential }>();
   readonly #refreshedApp = new Set<string>();
 
+  /** Every link this pool drew from, retired members' too (their returns must still be sent). */
+  readonly #links: BucketLink[];
+
   private constructor(readonly env: Env, members: Member[]) {
     this.#members = members;
+    this.#links = members.map((m) => m.link);
   }
 
   /** The pool of `tokens` (default: GITHUB_TOKEN) and the env's GitHub App, identities resolved. `pinFirst`: the first
@@ -164,7 +168,11 @@ export class CredentialPool implements Permits {
     if (!entry) return;
     this.#leases.delete(leaseId);
     const answer = await entry.member.link.release(leaseId, observation);
-    headrooms.set(entry.member.bucket, { headroom: answer.headroom, atMs: Date.now() });
+    if (answer) headrooms.set(entry.member.bucket, { headroom: answer.headroom, atMs: Date.now() });
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.#links.map((link) => link.flush()));
   }
 
   /** GitHub refused the credential (401). An installation token is minted afresh once; a personal token is retired

@@ -11,9 +11,11 @@ import { migrate } from "./migrate";
  *  this object owns its SQLite persistence, the RPC surface, the timer that serves waiters when time (not a release)
  *  frees a permit, and the log lines for `wrangler tail`.
  *
- *  Every RPC method runs the ledger and writes SQLite with no `await` in between, so the input gate makes each grant
- *  atomic; writes are confirmed before any answer leaves (output gate), so an evicted or restarted bucket resumes from
- *  SQLite without a single over-grant. Waiters live in memory: on eviction their calls fail and the clients ask again. */
+ *  Every RPC method runs the ledger synchronously, so each grant is atomic. What a grant changes is buffered and written
+ *  by one group commit for every call that arrived meanwhile (`#commit`): a grant's answer leaves only once its lease,
+ *  start and budget are durable, so an evicted or restarted bucket resumes from SQLite without a single over-grant, but
+ *  a hundred concurrent callers share one storage commit instead of paying one each. Waiters live in memory: on
+ *  eviction their calls fail and the clients ask again. */
 
 const MIGRATIONS = [
   `CREATE TABLE bucket (
@@ -55,12 +57,25 @@ const LOG_WAIT_FROM_MS = 1_000;
  *  its answer then need not wait for a storage commit. Losing it in a crash only under-grants (a lease that expires). */
 const DEFERRED_WRITE_MS = 250;
 
+/** Rows per multi-row statement: the storage API binds at most 100 parameters to one statement. */
+const ROWS_PER_STATEMENT = 16;
+
 export interface AcquireRequest {
   /** Permits wanted (a batch): the answer grants between 1 and n. Default 1. */
   n?: number;
   /** How long the call may be held waiting for its turn. 0 (default) answers at once; a longer wait than this (a
    *  penalty, a spent window) is refused at once with `retryAfterMs`, so the caller can hand its work back. */
   maxWaitMs?: number;
+  /** Permits this caller is done with, returned before the new ones are granted: one call instead of two, which is how
+   *  a fetcher that goes straight on to its next page halves its round trips (BucketLink sends them this way). */
+  release?: ReleaseBatch[];
+}
+
+/** Permits returned together: with what GitHub's answer said, or `unused` (never sent: their budget is refunded). */
+export interface ReleaseBatch {
+  leaseIds: string[];
+  observation: RateObservation | null;
+  unused?: boolean;
 }
 
 export interface ReleaseAnswer {
@@ -109,9 +124,13 @@ export interface BucketSnapshot {
 export class TokenBucket extends DurableObject<Env> {
   #ledger!: PermitLedger;
   #dirty = false;
-  /** Lease deletions not yet written, and how many statements this event has already written. */
-  #pendingDeletes: string[] = [];
-  #writes = 0;
+  /** Writes not yet made, coalesced (a lease granted and returned before the next commit is never written; starts of
+   *  one slot are one upsert), and how many things this event changed that must be durable before its answer leaves
+   *  (a lease, a start: what a restarted bucket must know to never over-grant). */
+  readonly #unwritten = { leases: new Map<string, Lease>(), deletes: new Set<string>(), starts: new Map<number, number>(), pruneBelow: -Infinity };
+  #urgent = 0;
+  /** The next group commit, not yet started: every caller that joins it is answered once it is durable. */
+  #group: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #deferred: ReturnType<typeof setTimeout> | undefined;
 
@@ -126,9 +145,17 @@ export class TokenBucket extends DurableObject<Env> {
   /** RPC. Up to `n` permits now; or, held first come first served for up to `maxWaitMs`, as soon as they are free;
    *  or a refusal with how long to wait. Never throws for a refusal. */
   async acquire(request: AcquireRequest = {}): Promise<Grant> {
+    const before = this.#safetyKey();
+    let durable: Promise<void> | null = null;
     const grant = await new Promise<Grant>((settle) => {
-      this.#run(() => this.#ledger.acquire(request.n ?? 1, Math.max(0, request.maxWaitMs ?? 0), settle));
+      durable = this.#run(() => {
+        for (const r of request.release ?? []) this.#return(r);
+        this.#ledger.acquire(request.n ?? 1, Math.max(0, request.maxWaitMs ?? 0), settle);
+      }, () => this.#safetyKey() === before);
     });
+    // A grant (made now, or later for a held waiter) leaves only once it is written; so does a lower budget.
+    if (grant.granted) await this.#commit();
+    else if (durable) await durable;
     if (!grant.granted && grant.retryAfterMs >= LOG_WAIT_FROM_MS) {
       log("ratelimit.wait", { bucket: this.#name, reason: grant.reason, waitMs: grant.retryAfterMs });
     }
@@ -138,33 +165,46 @@ export class TokenBucket extends DurableObject<Env> {
   /** RPC. Returns permits with what GitHub's answer said (null when no answer came: network error, timeout), or,
    *  with `unused`, permits that were never used (their budget is refunded). Answers the bucket's headroom. */
   async release(leaseIds: string | string[], observation: RateObservation | null, options: { unused?: boolean } = {}): Promise<ReleaseAnswer> {
-    const ids = Array.isArray(leaseIds) ? leaseIds : [leaseIds];
+    const batch: ReleaseBatch = { leaseIds: Array.isArray(leaseIds) ? leaseIds : [leaseIds], observation, unused: options.unused };
     const before = this.#safetyKey();
-    this.#run(() => {
-      for (const id of ids) {
-        if (options.unused) {
-          this.#ledger.returnUnused(id);
-          continue;
-        }
-        const event = this.#ledger.release(id, observation);
-        if (event?.newEpisode) {
-          log("ratelimit.penalty", {
-            bucket: this.#name,
-            reason: event.reason,
-            until: new Date(event.untilMs).toISOString(),
-            strikes: event.strikes,
-            learnedConcurrency: event.learnedConcurrency,
-            learnedPerMinute: event.learnedPerMinute,
-          }, "warn");
-        }
+    const durable = this.#run(() => this.#return(batch), () => this.#safetyKey() === before);
+    if (durable) await durable;
+    return { headroom: this.#ledger.headroom() };
+  }
+
+  /** Hands permits back to the ledger; a new penalty episode is a log line for `wrangler tail`. */
+  #return({ leaseIds, observation, unused }: ReleaseBatch): void {
+    for (const id of leaseIds) {
+      if (unused) {
+        this.#ledger.returnUnused(id);
+        continue;
       }
-    }, () => !options.unused && this.#safetyKey() === before);
+      const event = this.#ledger.release(id, observation);
+      if (event?.newEpisode) {
+        log("ratelimit.penalty", {
+          bucket: this.#name,
+          reason: event.reason,
+          until: new Date(event.untilMs).toISOString(),
+          strikes: event.strikes,
+          learnedConcurrency: event.learnedConcurrency,
+          learnedPerMinute: event.learnedPerMinute,
+        }, "warn");
+      }
+    }
+  }
+
+  /** RPC. Returns several batches of permits in one call (a fetcher's returns that found no acquire to ride with). */
+  async returnPermits(batches: ReleaseBatch[]): Promise<ReleaseAnswer> {
+    const before = this.#safetyKey();
+    const durable = this.#run(() => batches.forEach((b) => this.#return(b)), () => this.#safetyKey() === before);
+    if (durable) await durable;
     return { headroom: this.#ledger.headroom() };
   }
 
   /** RPC. Folds a report that came without a permit (an identity lookup) into the budget. */
   async observe(observation: RateObservation): Promise<void> {
-    this.#run(() => this.#ledger.observe(observation));
+    const durable = this.#run(() => this.#ledger.observe(observation));
+    if (durable) await durable;
   }
 
   /** RPC. State for `GET /ratelimit` (no token in it: buckets are named by quota identity). */
@@ -205,22 +245,47 @@ export class TokenBucket extends DurableObject<Env> {
     return this.ctx.id.name ?? this.ctx.id.toString();
   }
 
-  /** Runs a ledger step, serves waiters it may have unblocked, writes what changed, and re-arms the timer. Synchronous:
-   *  no other event can interleave (the input gate), so each grant is atomic. `deferrable` says whether what changed may
-   *  be written a little later (only when nothing else was written in this event: otherwise the commit is paid anyway). */
-  #run(step: () => void, deferrable?: () => boolean): void {
-    this.#writes = 0;
+  /** Runs a ledger step and serves the waiters it may have unblocked, then re-arms the timer. Synchronous: no other
+   *  event can interleave, so each grant is atomic. Returns the group commit the answer must wait for when the step
+   *  granted permits or changed what must be durable; null when what changed may be written a little later
+   *  (`deferrable`: only good news). */
+  #run(step: () => void, deferrable?: () => boolean): Promise<void> | null {
+    this.#urgent = 0;
     step();
     this.#ledger.pump();
-    if (this.#writes === 0 && deferrable?.()) {
-      this.#deferred ??= setTimeout(() => {
-        this.#deferred = undefined;
-        this.#flush();
-      }, DEFERRED_WRITE_MS);
-    } else {
-      this.#flush();
-    }
+    const later = this.#urgent === 0 && (deferrable?.() ?? false);
     this.#arm();
+    if (!later) return this.#commit();
+    this.#deferred ??= setTimeout(() => {
+      this.#deferred = undefined;
+      this.#flush();
+    }, DEFERRED_WRITE_MS);
+    return null;
+  }
+
+  /** The next group commit: the calls of this turn and of any that run before it starts share one storage commit.
+   *  It resolves once everything buffered before it started is durable. */
+  #commit(): Promise<void> {
+    if (this.#group) return this.#group.promise;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#group = { promise, resolve, reject };
+    setTimeout(() => {
+      const group = this.#group!;
+      this.#group = null;
+      try {
+        this.#flush();
+      } catch (err) {
+        group.reject(err);
+        return;
+      }
+      this.ctx.storage.sync().then(group.resolve, group.reject);
+    }, 0);
+    return promise;
   }
 
   /** What must be durable before an answer leaves: a lower budget, another window, a penalty, lower learned caps. */
@@ -240,31 +305,54 @@ export class TokenBucket extends DurableObject<Env> {
     }, Math.max(1, at - Date.now()));
   }
 
+  /** Writes everything buffered, in order, in this event (one implicit transaction). */
   #flush(): void {
     if (this.#deferred !== undefined) clearTimeout(this.#deferred);
     this.#deferred = undefined;
-    for (const id of this.#pendingDeletes.splice(0)) this.ctx.storage.sql.exec("DELETE FROM lease WHERE id = ?", id);
+    this.#writeUnwritten();
     if (!this.#dirty) return;
     this.#dirty = false;
     this.ctx.storage.sql.exec("UPDATE ledger SET state = ? WHERE id = 1", JSON.stringify(this.#ledger.state));
   }
 
+  /** Writes the buffered leases, deletions and starts: a few multi-row statements per commit, not three per permit. */
+  #writeUnwritten(): void {
+    const sql = this.ctx.storage.sql;
+    const u = this.#unwritten;
+    const chunks = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+    for (const rows of chunks([...u.leases.values()], ROWS_PER_STATEMENT)) {
+      sql.exec(`INSERT INTO lease (id, granted_at_ms, expires_at_ms, depth, minute, slot) VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
+        ...rows.flatMap((l) => [l.id, l.grantedAtMs, l.expiresAtMs, l.depth, l.minute, l.slot]));
+    }
+    for (const ids of chunks([...u.deletes], ROWS_PER_STATEMENT * 6)) sql.exec(`DELETE FROM lease WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
+    if (u.pruneBelow > -Infinity) sql.exec("DELETE FROM start_slot WHERE slot < ?", u.pruneBelow);
+    const starts = [...u.starts].filter(([slot, n]) => slot >= u.pruneBelow && n !== 0);
+    for (const rows of chunks(starts, ROWS_PER_STATEMENT * 3)) {
+      sql.exec(`INSERT INTO start_slot (slot, n) VALUES ${rows.map(() => "(?, ?)").join(", ")} ON CONFLICT (slot) DO UPDATE SET n = n + excluded.n`, ...rows.flat());
+    }
+    u.leases.clear();
+    u.deletes.clear();
+    u.starts.clear();
+    u.pruneBelow = -Infinity;
+  }
+
   #load(): PermitLedger {
     const sql = this.ctx.storage.sql;
     const cfg = readConfig(this.env);
-    const write = (query: string, ...bindings: SqlStorageValue[]) => {
-      this.#writes++;
-      sql.exec(query, ...bindings);
-    };
+    const u = this.#unwritten;
     const journal: Journal = {
       saveState: () => void (this.#dirty = true),
-      addLease: (l: Lease) =>
-        write("INSERT INTO lease (id, granted_at_ms, expires_at_ms, depth, minute, slot) VALUES (?, ?, ?, ?, ?, ?)",
-          l.id, l.grantedAtMs, l.expiresAtMs, l.depth, l.minute, l.slot),
-      deleteLease: (id) => void this.#pendingDeletes.push(id), // written with the next state write (a stale lease only under-grants)
-      addStarts: (slot, delta) =>
-        write("INSERT INTO start_slot (slot, n) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET n = n + excluded.n", slot, delta),
-      pruneStarts: (below) => write("DELETE FROM start_slot WHERE slot < ?", below),
+      addLease: (l: Lease) => {
+        this.#urgent++;
+        u.leases.set(l.id, l);
+      },
+      // Forgetting a lease, a refunded start or old slots only under-grants if lost: no answer waits for them.
+      deleteLease: (id) => void (u.leases.delete(id) || u.deletes.add(id)),
+      addStarts: (slot, delta) => {
+        if (delta > 0) this.#urgent++;
+        u.starts.set(slot, (u.starts.get(slot) ?? 0) + delta);
+      },
+      pruneStarts: (below) => void (u.pruneBelow = Math.max(u.pruneBelow, below)),
     };
     const row = sql.exec<{ state: string }>("SELECT state FROM ledger WHERE id = 1").toArray()[0];
     const limits = { maxConcurrent: cfg.rateMaxConcurrent, maxPerMinute: cfg.rateMaxPerMinute, reserve: cfg.rateReserve };

@@ -329,7 +329,10 @@ export class PermitLedger {
     if (obs) {
       // A 401 carries the unauthenticated quota's headers (60/h), not this identity's: never fold them in.
       if (obs.status !== 401 && (obs.resource === undefined || obs.resource === "core")) this.#reconcile(obs, now);
-      if (obs.kind === "ok") this.#succeeded(lease);
+      // Only a permit the ledger knows advances the slow start: a return sent twice must not count twice.
+      if (obs.kind === "ok") {
+        if (lease) this.#succeeded(lease);
+      }
       else event = this.#penalise(obs, lease, now);
     }
     this.journal.saveState(this.state);

@@ -145,6 +145,7 @@ function simulate(s: Scenario): Outcome {
       });
     };
     ledger.acquire(a.n, 24 * 3_600_000, settle);
+    ledger.pump(); // as the TokenBucket does after every call: the head of the queue may be grantable now
   };
 
   s.acquirers.forEach((a, i) => at(T0 + a.arriveMs, () => ask(i)));
