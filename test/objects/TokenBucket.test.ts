@@ -221,6 +221,19 @@ describe("TokenBucket", () => {
     if (!refused.granted) expect(refused.retryAfterMs).toBeGreaterThan(3500_000);
   });
 
+  it("takes a caller's returns inside its next acquire: the freed slot serves that very call", async ({ expect }) => {
+    const bucket = await primed();
+    const leases = [];
+    for (let i = 0; i < 8; i++) leases.push(await grantOne(bucket));
+    expect(await bucket.acquire()).toMatchObject({ granted: false, reason: "in flight" });
+    const next = await bucket.acquire({ release: [{ leaseIds: [leases[0]!], observation: report(4900, 100) }] });
+    expect(next.granted).toBe(true);
+    expect(await bucket.snapshot()).toMatchObject({ inFlight: 8, remaining: 4900 - 8 });
+    // several batches in one call, for returns that found no acquire to ride with
+    await bucket.returnPermits([{ leaseIds: leases.slice(1, 4), observation: report(4890, 110) }, { leaseIds: [leases[4]!], observation: null, unused: true }]);
+    expect(await bucket.snapshot()).toMatchObject({ inFlight: 4, unused: 1 });
+  });
+
   it("keeps its leases, budget and penalty across eviction: no over-grant after a restart", async ({ expect }) => {
     const bucket = await primed();
     for (let i = 0; i < 8; i++) await grantOne(bucket);
