@@ -43,7 +43,8 @@ export class BucketLink {
   /** RPC calls made and permits they carried (batching makes the second larger than the first). */
   readonly stats = { calls: 0, permits: 0, carried: 0 };
 
-  constructor(readonly name: string, readonly stub: BucketStub) {}
+  /** `onHeadroom` hears the headroom every answer of the bucket brings (returns sent alone included). */
+  constructor(readonly name: string, readonly stub: BucketStub, readonly onHeadroom: (headroom: Headroom) => void = () => {}) {}
 
   /** One permit, held by the bucket up to `maxWaitMs`. Concurrent askers share one call. */
   acquire(maxWaitMs: number): Promise<SingleGrant> {
@@ -86,8 +87,9 @@ export class BucketLink {
     return this.#outbox.splice(0);
   }
 
-  #alone<T>(call: Promise<T>): Promise<T> {
-    const tracked = call.finally(() => this.#sending.delete(tracked));
+  #alone<T extends { headroom: Headroom }>(call: Promise<T>): Promise<T> {
+    // (the caller sees a failure through `call`; the tracked copy only has to end)
+    const tracked = call.then((answer) => this.onHeadroom(answer.headroom), () => undefined).finally(() => this.#sending.delete(tracked));
     this.#sending.add(tracked);
     return call;
   }

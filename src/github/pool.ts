@@ -117,7 +117,8 @@ export class CredentialPool implements Permits {
       if (!member) {
         let link = links.get(f.bucket);
         if (!link) {
-          link = new BucketLink(f.bucket, env.TOKEN_BUCKET.getByName(f.bucket));
+          const bucket = f.bucket;
+          link = new BucketLink(bucket, env.TOKEN_BUCKET.getByName(bucket), (headroom) => headrooms.set(bucket, { headroom, atMs: Date.now() }));
           links.set(f.bucket, link);
         }
         member = { bucket: f.bucket, label: f.label, link, credentials: [], next: 0 };
@@ -167,8 +168,16 @@ export class CredentialPool implements Permits {
     const entry = this.#leases.get(leaseId);
     if (!entry) return;
     this.#leases.delete(leaseId);
+    const bucket = entry.member.bucket;
     const answer = await entry.member.link.release(leaseId, observation);
-    if (answer) headrooms.set(entry.member.bucket, { headroom: answer.headroom, atMs: Date.now() });
+    if (answer) {
+      headrooms.set(bucket, { headroom: answer.headroom, atMs: Date.now() });
+      return;
+    }
+    // The return rides with a later call: count the slot free now, or the bucket would look full (as it was when this
+    // permit was granted) and lose every choice to the others until someone asks it again.
+    const known = headrooms.get(bucket);
+    if (known) headrooms.set(bucket, { ...known, headroom: { ...known.headroom, freeSlots: known.headroom.freeSlots + 1 } });
   }
 
   async flush(): Promise<void> {
