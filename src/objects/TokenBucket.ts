@@ -298,7 +298,7 @@ export class TokenBucket extends DurableObject<Env> {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       // Time alone only frees (leases expire, windows and penalties end): unless it serves a waiter, nothing to commit.
-      this.#run(() => {}, () => true);
+      this.#run(() => {});
     }, Math.max(1, at - Date.now()));
   }
 
