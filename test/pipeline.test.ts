@@ -1,13 +1,12 @@
 /** Whole runs inside workerd: admin API → RunCoordinator → github-fetch-queue → fetchers → TokenBucket → GitHub
  *  (the bundled simulator, answering the Worker's own `fetch`) → Parquet in R2. */
 import { tableFromIPC } from "apache-arrow";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import init, { readParquet } from "parquet-wasm/esm";
 import wasm from "parquet-wasm/esm/parquet_wasm_bg.wasm";
 import { afterEach, beforeAll, describe, it, vi } from "vitest";
-import type { GitHubSimulator } from "../sim/simulator";
+import { GitHubSimulator, type SimOptions } from "../sim/simulator";
 import type { RunStatus } from "../src/objects/RunCoordinator";
-import { runToEnd, simulate } from "./strict/kit";
 
 const KEY = { issues: "id", pull_requests: "id", commits: "sha", stargazers: "user_id", releases: "id", workflow_runs: "id", reactions: "id", repositories: "id" } as const;
 type Table = keyof typeof KEY;
@@ -16,6 +15,36 @@ beforeAll(async () => {
   await init({ module_or_path: wasm });
 });
 afterEach(() => vi.restoreAllMocks());
+
+/** Serves env.GITHUB_API_URL from a fresh simulator; every other URL is refused (no network in tests). */
+function simulate(options: SimOptions = {}): GitHubSimulator {
+  const sim = new GitHubSimulator({ users: [{ login: "octo-sim", id: 9000001, tokens: [env.GITHUB_TOKEN] }], ...options });
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    if (!request.url.startsWith(env.GITHUB_API_URL)) throw new TypeError(`network disabled in tests: ${request.url}`);
+    return sim.handle(request);
+  });
+  return sim;
+}
+
+async function runToEnd(body: unknown, timeoutMs = 60_000): Promise<RunStatus> {
+  const res = await exports.default.fetch(new Request("https://lake.test/runs", {
+    method: "POST", body: JSON.stringify(body), headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` },
+  }));
+  expectOk(res.status === 202, `POST /runs → ${res.status} ${await res.clone().text()}`);
+  const { runId } = (await res.json()) as { runId: string };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await env.RUN_COORDINATOR.getByName("coordinator").status(runId))!;
+    if (status.status !== "running") return status;
+    if (Date.now() > deadline) throw new Error(`run still running: ${JSON.stringify(status.tasks)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function expectOk(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
 
 /** The primary keys a run landed, per table and repository, read back from R2. */
 async function landed(status: RunStatus): Promise<Record<Table, Record<string, string[]>>> {

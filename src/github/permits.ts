@@ -40,8 +40,10 @@ export class BucketLink {
   #outbox: ReleaseBatch[] = [];
   #linger: ReturnType<typeof setTimeout> | undefined;
   readonly #sending = new Set<Promise<unknown>>();
+  /** RPC calls made and permits they carried (batching makes the second larger than the first). */
+  readonly stats = { calls: 0, permits: 0, carried: 0 };
 
-  /** `onHeadroom` hears the headroom every answer of the bucket brings (grants, refusals, returns sent alone). */
+  /** `onHeadroom` hears the headroom every answer of the bucket brings (returns sent alone included). */
   constructor(readonly name: string, readonly stub: BucketStub, readonly onHeadroom: (headroom: Headroom) => void = () => {}) {}
 
   /** One permit, held by the bucket up to `maxWaitMs`. Concurrent askers share one call. */
@@ -57,7 +59,7 @@ export class BucketLink {
   release(leaseId: string, observation: RateObservation | null): Promise<{ headroom: Headroom } | null> {
     if (observation && observation.kind !== "ok") return this.#alone(this.stub.release(leaseId, observation));
     this.#outbox.push({ leaseIds: [leaseId], observation });
-    this.#flushSoon();
+    this.#linger ??= setTimeout(() => void this.flush().catch(() => undefined), RELEASE_LINGER_MS);
     return Promise.resolve(null);
   }
 
@@ -77,11 +79,6 @@ export class BucketLink {
       }
     }
     while (this.#sending.size > 0) await Promise.allSettled([...this.#sending]);
-  }
-
-  /** Sends the outbox alone unless an acquire carries it first. */
-  #flushSoon(): void {
-    this.#linger ??= setTimeout(() => void this.flush().catch(() => undefined), RELEASE_LINGER_MS);
   }
 
   #takeOutbox(): ReleaseBatch[] {
@@ -106,21 +103,23 @@ export class BucketLink {
         const release = this.#takeOutbox();
         let grant;
         try {
+          this.stats.calls++;
+          this.stats.carried += release.length;
           grant = await this.stub.acquire({ n: batch.length, maxWaitMs, ...(release.length > 0 ? { release } : {}) });
         } catch (err) {
           // The returns it carried may not have arrived: they go again, alone (a return of a returned permit is a no-op).
           if (release.length > 0) {
             this.#outbox.unshift(...release);
-            this.#flushSoon();
+            this.#linger ??= setTimeout(() => void this.flush().catch(() => undefined), RELEASE_LINGER_MS);
           }
           for (const a of batch) a.reject(err);
           continue;
         }
-        this.onHeadroom(grant.headroom);
         if (!grant.granted) {
           for (const a of batch) a.resolve({ granted: false, retryAfterMs: grant.retryAfterMs, reason: grant.reason, headroom: grant.headroom });
           continue;
         }
+        this.stats.permits += grant.leases.length;
         const served = batch.slice(0, grant.leases.length);
         served.forEach((a, i) => a.resolve({ granted: true, leaseId: grant.leases[i]!, headroom: grant.headroom }));
         // Fewer permits than askers: the rest ask again first, ahead of anyone who came later.

@@ -145,7 +145,8 @@ export class CredentialPool implements Permits {
     const hold = ranked.length > 1 ? Math.min(maxWaitMs, POOL_HOLD_MS) : maxWaitMs;
     let best: Extract<SingleGrant, { granted: false }> | null = null;
     for (const member of ranked) {
-      const grant = await member.link.acquire(hold); // its headroom reaches `headrooms` through the link
+      const grant = await member.link.acquire(hold);
+      headrooms.set(member.bucket, { headroom: grant.headroom, atMs: Date.now() });
       if (grant.granted) {
         const credential = member.credentials[member.next++ % member.credentials.length]!;
         let token: string;
@@ -168,10 +169,13 @@ export class CredentialPool implements Permits {
     if (!entry) return;
     this.#leases.delete(leaseId);
     const bucket = entry.member.bucket;
-    // An answer's headroom reaches `headrooms` through the link. A return that rides with a later call has none yet:
-    // count its slot free now, or the bucket would look full (as it was when this permit was granted) and lose every
-    // choice to the others until someone asks it again.
-    if (await entry.member.link.release(leaseId, observation)) return;
+    const answer = await entry.member.link.release(leaseId, observation);
+    if (answer) {
+      headrooms.set(bucket, { headroom: answer.headroom, atMs: Date.now() });
+      return;
+    }
+    // The return rides with a later call: count the slot free now, or the bucket would look full (as it was when this
+    // permit was granted) and lose every choice to the others until someone asks it again.
     const known = headrooms.get(bucket);
     if (known) headrooms.set(bucket, { ...known, headroom: { ...known.headroom, freeSlots: known.headroom.freeSlots + 1 } });
   }

@@ -165,7 +165,11 @@ export class TokenBucket extends DurableObject<Env> {
   /** RPC. Returns permits with what GitHub's answer said (null when no answer came: network error, timeout), or,
    *  with `unused`, permits that were never used (their budget is refunded). Answers the bucket's headroom. */
   async release(leaseIds: string | string[], observation: RateObservation | null, options: { unused?: boolean } = {}): Promise<ReleaseAnswer> {
-    return this.returnPermits([{ leaseIds: Array.isArray(leaseIds) ? leaseIds : [leaseIds], observation, unused: options.unused }]);
+    const batch: ReleaseBatch = { leaseIds: Array.isArray(leaseIds) ? leaseIds : [leaseIds], observation, unused: options.unused };
+    const before = this.#safetyKey();
+    const durable = this.#run(() => this.#return(batch), () => this.#safetyKey() === before);
+    if (durable) await durable;
+    return { headroom: this.#ledger.headroom() };
   }
 
   /** Hands permits back to the ledger; a new penalty episode is a log line for `wrangler tail`. */
@@ -297,7 +301,6 @@ export class TokenBucket extends DurableObject<Env> {
     if (at === null) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      // Time alone only frees (leases expire, windows and penalties end): unless it serves a waiter, nothing to commit.
       this.#run(() => {});
     }, Math.max(1, at - Date.now()));
   }
